@@ -1,6 +1,26 @@
 //! `spec`: a declarative connector compiler.
 //!
-//! Data flows load -> validate -> model -> codegen / runtime:
-//! see the README's design section for the module map.
+//! A connector is one reviewed YAML spec. Data flows
+//! load ([`load`], [`yaml`]) -> validate ([`schema`], [`rules`]) -> model
+//! ([`model`]) -> codegen / runtime, with the CLI ([`cli`]) on top. The
+//! README's design section has the module map.
+//!
+//! ```no_run
+//! let project = spec::validate::validate(&["specs".into()]).expect("readable specs");
+//! for connector in &project.connectors {
+//!     println!("{} has {} action(s)", connector.model.app.key, connector.model.actions.len());
+//! }
+//! ```
 
+pub mod cli;
+pub mod codes;
+pub mod diagnostic;
+pub mod load;
 pub mod model;
+pub mod render;
+pub mod rules;
+pub mod schema;
+pub mod source;
+pub mod template;
+pub mod validate;
+pub mod yaml;

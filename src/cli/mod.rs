@@ -1,0 +1,70 @@
+//! The command line. Each subcommand lives in its own module; this one
+//! parses arguments and maps outcomes to exit codes.
+//!
+//! Exit codes (the same for every command):
+//! - 0: success (no errors; warnings allowed);
+//! - 1: the specs have problems (diagnostics printed), or a check found drift;
+//! - 2: usage error, or a file or directory could not be read or written.
+
+mod explain;
+mod validate;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (warnings allowed)
+  1  the specs have problems, or a check found a difference
+  2  usage error, or a file could not be read or written";
+
+/// Declarative connector compiler: validate, build and run connector specs.
+#[derive(Debug, Parser)]
+#[command(name = "spec", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check specs against the schema and every semantic rule.
+    #[command(after_help = EXIT_CODES)]
+    Validate(validate::Args),
+    /// Explain a diagnostic code: what it checks, why, and how to fix it.
+    #[command(after_help = EXIT_CODES)]
+    Explain(explain::Args),
+}
+
+/// Outcome of a command, mapped to an exit code.
+pub enum Outcome {
+    Success,
+    Problems,
+    Failure,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> ExitCode {
+        match outcome {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::Problems => ExitCode::from(1),
+            Outcome::Failure => ExitCode::from(2),
+        }
+    }
+}
+
+/// Whether to colour output on stderr.
+pub(crate) fn stderr_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Explain(args) => explain::run(args),
+    };
+    outcome.into()
+}

@@ -1,0 +1,68 @@
+//! Semantic rules: everything the JSON Schema cannot say. Each rule has a
+//! stable code in [`crate::codes`]; all of them run on every `spec validate`,
+//! so nothing is first discovered at build or run time.
+//!
+//! Rules work on the typed model and report at JSON Pointers, which the
+//! located YAML tree turns into file:line:col.
+
+mod credentials;
+mod fields;
+mod ids;
+mod samples;
+mod templates;
+
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::model::Connector;
+use crate::yaml::Node;
+
+/// One connector that passed the schema and was modeled.
+pub struct Subject<'a> {
+    pub root: &'a Node,
+    pub model: &'a Connector,
+}
+
+/// Collects diagnostics for one connector, locating pointers in its tree.
+pub(crate) struct Reporter<'a> {
+    pub root: &'a Node,
+    pub out: &'a mut Vec<Diagnostic>,
+}
+
+impl Reporter<'_> {
+    /// Reports a problem with the value at `pointer`.
+    pub fn value(&mut self, code: Code, pointer: &str, message: String, help: Option<String>) {
+        let mut d = Diagnostic::new(code, message)
+            .at(self.root.value_span(pointer))
+            .at_pointer(pointer);
+        d.help = help;
+        self.out.push(d);
+    }
+
+    /// Reports a problem with the key at `pointer` (duplicates).
+    pub fn key(&mut self, code: Code, pointer: &str, message: String, help: Option<String>) {
+        let mut d = Diagnostic::new(code, message)
+            .at(self.root.key_span(pointer))
+            .at_pointer(pointer);
+        d.help = help;
+        self.out.push(d);
+    }
+}
+
+/// Runs every rule over `subjects` (all connectors of the run, for the
+/// cross-connector uniqueness rules).
+pub fn check(subjects: &[Subject<'_>]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    ids::check_across(subjects, &mut out);
+    for subject in subjects {
+        let mut reporter = Reporter {
+            root: subject.root,
+            out: &mut out,
+        };
+        ids::check_keys(subject.model, &mut reporter);
+        fields::check(subject.model, &mut reporter);
+        templates::check(subject.model, &mut reporter);
+        samples::check(subject.model, &mut reporter);
+        credentials::check(subject.root, subject.model, &mut reporter);
+    }
+    out
+}

@@ -1,0 +1,456 @@
+//! YAML to a located tree.
+//!
+//! The spec is parsed once into [`Node`]s that remember their span. From
+//! that tree we derive the plain JSON value the schema validator and the
+//! model see, and we map any JSON Pointer back to a file:line:col. Parsing
+//! goes through serde-saphyr with explicit budgets, so alias bombs and deep
+//! nesting are refused quickly, and on a thread with a large stack, so a
+//! deep-but-within-budget document cannot overflow the caller's stack.
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::source::{FileId, Span};
+
+/// Nesting deeper than this is refused (a connector needs ~10 levels plus
+/// two per nested group).
+pub const MAX_DEPTH: usize = 64;
+/// More YAML nodes than this in one file is refused (the largest real
+/// connectors have a few thousand).
+pub const MAX_NODES: usize = 200_000;
+/// Alias references allowed in one file.
+pub const MAX_ALIASES: usize = 1_000;
+/// Total scalar bytes in one file.
+pub const MAX_SCALAR_BYTES: usize = 16 * 1024 * 1024;
+/// Stack for the parser thread: serde's recursive descent takes several KiB
+/// per level in debug builds.
+const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// A YAML node with its location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    String(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+/// A mapping key with its location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub span: Span,
+}
+
+/// Why a document could not be parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    pub kind: ParseErrorKind,
+    pub message: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    Syntax,
+    DuplicateKey,
+    ResourceLimit,
+}
+
+/// Parses one YAML document from `text` (file `file`).
+pub fn parse(file: FileId, text: &str) -> Result<Node, ParseError> {
+    // The parse runs on its own thread so that stack use does not depend on
+    // the caller (tests run on 2 MiB threads). Scoped: `text` is borrowed.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("spec-yaml".into())
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn_scoped(scope, || parse_on_this_thread(file, text))
+            .expect("spawning the YAML parser thread")
+            .join()
+            .unwrap_or_else(|_| {
+                Err(ParseError {
+                    kind: ParseErrorKind::Syntax,
+                    message: "the YAML parser failed unexpectedly on this input".into(),
+                    span: Span::file_start(file),
+                })
+            })
+    })
+}
+
+fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    budget.max_nodes = MAX_NODES;
+    budget.max_aliases = MAX_ALIASES;
+    budget.max_total_scalar_bytes = MAX_SCALAR_BYTES;
+    budget.max_documents = 1;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    // YAML 1.2 core schema: only `true`/`false` are booleans (`yes`/`no`
+    // stay strings) and `012` is not silently an octal or float.
+    options.strict_booleans = true;
+    options.legacy_octal_numbers = false;
+    options.leading_zero_numbers_as_strings = true;
+    options.with_snippet = false;
+    options
+}
+
+fn parse_on_this_thread(file: FileId, text: &str) -> Result<Node, ParseError> {
+    let raw: Spanned<RawValue> =
+        serde_saphyr::from_str_with_options(text, options()).map_err(|error| {
+            convert_error(file, text, &error)
+        })?;
+    Ok(locate(file, text, raw))
+}
+
+fn convert_error(file: FileId, text: &str, error: &serde_saphyr::Error) -> ParseError {
+    let full = error.to_string();
+    // serde-saphyr prefixes "line L column C: "; we render positions ourselves.
+    let first_line = full.lines().next().unwrap_or("invalid YAML");
+    let message = first_line
+        .trim_start_matches("error: ")
+        .split_once(": ")
+        .filter(|(prefix, _)| prefix.starts_with("line "))
+        .map(|(_, rest)| rest)
+        .unwrap_or(first_line)
+        .to_string();
+    let span = error
+        .location()
+        .map(|loc| span_of_location(file, text, &loc))
+        .unwrap_or_else(|| Span::file_start(file));
+    let kind = if message.contains("budget breached")
+        || message.contains("recursion limit")
+        || message.contains("limit exceeded")
+    {
+        ParseErrorKind::ResourceLimit
+    } else if message.contains("duplicate mapping key") {
+        ParseErrorKind::DuplicateKey
+    } else {
+        ParseErrorKind::Syntax
+    };
+    let message = match kind {
+        ParseErrorKind::ResourceLimit => describe_budget(&message),
+        ParseErrorKind::DuplicateKey => message
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(&message)
+            .to_string(),
+        ParseErrorKind::Syntax => message,
+    };
+    ParseError {
+        kind,
+        message,
+        span,
+    }
+}
+
+fn describe_budget(message: &str) -> String {
+    if message.contains("Depth") || message.contains("recursion limit") {
+        format!("nesting is deeper than {MAX_DEPTH} levels")
+    } else if message.contains("Nodes") || message.contains("Events") {
+        format!("the document has more than {MAX_NODES} nodes (an alias bomb, or a file far larger than any connector)")
+    } else if message.contains("Alias") || message.contains("alias") {
+        format!("the document uses more than {MAX_ALIASES} aliases or expands them too often")
+    } else if message.contains("Scalar") {
+        format!(
+            "the document's strings add up to more than {} MiB",
+            MAX_SCALAR_BYTES / (1024 * 1024)
+        )
+    } else {
+        format!("the document exceeds a loader budget ({message})")
+    }
+}
+
+/// Converts a serde-saphyr location (character offsets, 1-based line and
+/// column) into a byte span.
+fn span_of_location(file: FileId, text: &str, loc: &serde_saphyr::Location) -> Span {
+    let span = loc.span();
+    if let (Some(start), Some(len)) = (span.byte_offset(), span.byte_len()) {
+        let start = usize::try_from(start).unwrap_or(usize::MAX);
+        if start <= text.len() {
+            let end = start.saturating_add(usize::try_from(len).unwrap_or(0));
+            return Span::new(file, start, end.min(text.len()));
+        }
+    }
+    // Fall back to line/column when byte offsets are unknown.
+    let (line, column) = (loc.line() as usize, loc.column() as usize);
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let col_bytes: usize = l
+                .chars()
+                .take(column.saturating_sub(1))
+                .map(char::len_utf8)
+                .sum();
+            return Span::new(file, offset + col_bytes, offset + col_bytes);
+        }
+        offset += l.len();
+    }
+    Span::new(file, text.len(), text.len())
+}
+
+fn locate(file: FileId, text: &str, raw: Spanned<RawValue>) -> Node {
+    let span = span_of_location(file, text, &raw.referenced);
+    let value = match raw.value {
+        RawValue::Null => Value::Null,
+        RawValue::Bool(b) => Value::Bool(b),
+        RawValue::Int(i) => Value::Int(i),
+        RawValue::UInt(u) => Value::UInt(u),
+        RawValue::Float(f) => Value::Float(f),
+        RawValue::String(s) => Value::String(s),
+        RawValue::Seq(items) => Value::Seq(items.into_iter().map(|n| locate(file, text, n)).collect()),
+        RawValue::Map(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    let key = Key {
+                        span: span_of_location(file, text, &k.referenced),
+                        name: k.value,
+                    };
+                    (key, locate(file, text, v))
+                })
+                .collect(),
+        ),
+    };
+    Node { value, span }
+}
+
+/// What serde-saphyr produces; converted to [`Node`] with byte spans.
+enum RawValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    String(String),
+    Seq(Vec<Spanned<RawValue>>),
+    Map(Vec<(Spanned<String>, Spanned<RawValue>)>),
+}
+
+impl<'de> Deserialize<'de> for RawValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RawVisitor)
+    }
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = RawValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E>(self) -> Result<RawValue, E> {
+        Ok(RawValue::Null)
+    }
+    fn visit_none<E>(self) -> Result<RawValue, E> {
+        Ok(RawValue::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RawValue, D::Error> {
+        RawValue::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<RawValue, E> {
+        Ok(RawValue::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<RawValue, E> {
+        Ok(RawValue::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<RawValue, E> {
+        Ok(match i64::try_from(v) {
+            Ok(i) => RawValue::Int(i),
+            Err(_) => RawValue::UInt(v),
+        })
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<RawValue, E> {
+        i64::try_from(v)
+            .map(RawValue::Int)
+            .map_err(|_| E::custom("integer out of range"))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<RawValue, E> {
+        u64::try_from(v)
+            .map(|v| self.visit_u64::<E>(v).unwrap_or(RawValue::UInt(v)))
+            .map_err(|_| E::custom("integer out of range"))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<RawValue, E> {
+        Ok(RawValue::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<RawValue, E> {
+        Ok(RawValue::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<RawValue, E> {
+        Ok(RawValue::String(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(RawValue::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key()? {
+            let value = map.next_value()?;
+            entries.push((key, value));
+        }
+        Ok(RawValue::Map(entries))
+    }
+}
+
+impl Node {
+    /// The plain JSON value of this node (what the schema and model see).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::UInt(u) => J::from(*u),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                // NaN and infinities have no JSON form; keep them visible as text.
+                .unwrap_or_else(|| J::String(f.to_string())),
+            Value::String(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+
+    /// Finds the node a JSON Pointer names. Returns the node and, when the
+    /// last step was a mapping key, that key.
+    pub fn lookup(&self, pointer: &str) -> Option<(&Node, Option<&Key>)> {
+        let mut node = self;
+        let mut key = None;
+        if pointer.is_empty() {
+            return Some((node, None));
+        }
+        for raw in pointer.strip_prefix('/')?.split('/') {
+            let step = raw.replace("~1", "/").replace("~0", "~");
+            match &node.value {
+                Value::Map(entries) => {
+                    let (k, v) = entries.iter().find(|(k, _)| k.name == step)?;
+                    key = Some(k);
+                    node = v;
+                }
+                Value::Seq(items) => {
+                    node = items.get(step.parse::<usize>().ok()?)?;
+                    key = None;
+                }
+                _ => return None,
+            }
+        }
+        Some((node, key))
+    }
+
+    /// The best span for a problem with the value at `pointer`: the value
+    /// itself when it is a scalar, else its key, else the nearest ancestor.
+    pub fn value_span(&self, pointer: &str) -> Span {
+        let mut pointer = pointer.to_string();
+        loop {
+            if let Some((node, key)) = self.lookup(&pointer) {
+                let is_container = matches!(node.value, Value::Map(_) | Value::Seq(_));
+                return match (is_container, key) {
+                    (true, Some(key)) => key.span,
+                    _ => node.span,
+                };
+            }
+            match pointer.rfind('/') {
+                Some(i) => pointer.truncate(i),
+                None => return self.span,
+            }
+        }
+    }
+
+    /// The best span for a problem with the key at `pointer` (unknown key,
+    /// duplicate): the key when there is one, else the value.
+    pub fn key_span(&self, pointer: &str) -> Span {
+        match self.lookup(pointer) {
+            Some((_, Some(key))) => key.span,
+            _ => self.value_span(pointer),
+        }
+    }
+}
+
+/// Escapes one JSON Pointer token.
+pub fn pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Node, ParseError> {
+        parse(FileId(0), text)
+    }
+
+    #[test]
+    fn spans_point_at_keys_and_values() {
+        let text = "app:\n  key: demo\n  id: 7\nlist:\n  - a\n  - b: 1\n";
+        let root = parse_str(text).unwrap();
+        let (node, key) = root.lookup("/app/key").unwrap();
+        assert_eq!(&text[node.span.start as usize..node.span.end as usize], "demo");
+        assert_eq!(&text[key.unwrap().span.start as usize..key.unwrap().span.end as usize], "key");
+        let span = root.key_span("/list/1/b");
+        assert_eq!(&text[span.start as usize..span.end as usize], "b");
+        assert_eq!(root.to_json()["app"]["id"], 7);
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_and_octals_stay_strings() {
+        let root = parse_str("a: yes\nb: 012\nc: true\n").unwrap();
+        let json = root.to_json();
+        assert_eq!(json["a"], "yes");
+        assert_eq!(json["b"], "012");
+        assert_eq!(json["c"], true);
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported_at_the_second_key() {
+        let err = parse_str("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(err.kind, ParseErrorKind::DuplicateKey);
+        assert_eq!(err.span.start, 5);
+    }
+
+    #[test]
+    fn alias_bombs_and_deep_nesting_are_refused() {
+        let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x,x]\n");
+        for (i, c) in "bcdefghij".chars().enumerate() {
+            let prev = (b'a' + i as u8) as char;
+            bomb.push_str(&format!("{c}: &{c} [{}]\n", vec![format!("*{prev}"); 10].join(",")));
+        }
+        assert_eq!(parse_str(&bomb).unwrap_err().kind, ParseErrorKind::ResourceLimit);
+        let deep = "[".repeat(10_000);
+        assert!(parse_str(&deep).is_err());
+        let deep_block: String = (0..10_000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        assert_eq!(parse_str(&deep_block).unwrap_err().kind, ParseErrorKind::ResourceLimit);
+    }
+}
