@@ -226,6 +226,7 @@ fn append_part(root: &mut Node, section: &str, part: Node, part_file: FileId) {
         Node {
             value: Value::Seq(vec![part]),
             span,
+            verbatim_start: None,
         },
     ));
 }

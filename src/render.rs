@@ -85,12 +85,18 @@ fn human_one(out: &mut String, sources: &Sources, d: &Diagnostic, color: bool) {
         excerpt(out, sources, *span, Some(note), color, "1;34");
     }
     if let Some(help) = &d.help {
+        // Align `= help:` under the excerpt's gutter bar, as rustc does.
+        let gutter = d
+            .span
+            .map(|s| position(sources, s).line.to_string().len())
+            .unwrap_or(0);
+        let pad = " ".repeat(gutter + 1);
         let mut lines = help.lines();
         if let Some(first) = lines.next() {
-            let _ = writeln!(out, "  {} {first}", paint(color, "1;36", "= help:"));
+            let _ = writeln!(out, "{pad}{} {first}", paint(color, "1;36", "= help:"));
         }
         for line in lines {
-            let _ = writeln!(out, "          {line}");
+            let _ = writeln!(out, "{pad}        {line}");
         }
     }
 }

@@ -31,6 +31,10 @@ const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
 pub struct Node {
     pub value: Value,
     pub span: Span,
+    /// For a string written verbatim in the source (no escapes or folding),
+    /// the byte offset where its text starts, so a problem inside the string
+    /// can be pointed at exactly.
+    pub verbatim_start: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +206,10 @@ fn span_of_location(file: FileId, text: &str, loc: &serde_saphyr::Location) -> S
 
 fn locate(file: FileId, text: &str, raw: Spanned<RawValue>) -> Node {
     let span = span_of_location(file, text, &raw.referenced);
+    let verbatim_start = match &raw.value {
+        RawValue::String(value) => verbatim_start(text, span, value),
+        _ => None,
+    };
     let value = match raw.value {
         RawValue::Null => Value::Null,
         RawValue::Bool(b) => Value::Bool(b),
@@ -223,7 +231,23 @@ fn locate(file: FileId, text: &str, raw: Spanned<RawValue>) -> Node {
                 .collect(),
         ),
     };
-    Node { value, span }
+    Node {
+        value,
+        span,
+        verbatim_start,
+    }
+}
+
+/// Where `value` starts in the source, if the scalar at `span` is its
+/// verbatim text (plain, or quoted without escapes).
+fn verbatim_start(text: &str, span: Span, value: &str) -> Option<u32> {
+    let source = text.get(span.start as usize..span.end as usize)?;
+    if source == value {
+        return Some(span.start);
+    }
+    let inner = source.get(1..)?;
+    (inner.starts_with(value) && matches!(source.as_bytes()[0], b'"' | b'\''))
+        .then_some(span.start + 1)
 }
 
 /// What serde-saphyr produces; converted to [`Node`] with byte spans.
@@ -387,6 +411,14 @@ impl Node {
                 None => return self.span,
             }
         }
+    }
+
+    /// The span of `needle` inside this string, when the string is written
+    /// verbatim.
+    pub fn sub_span(&self, needle: &str) -> Option<Span> {
+        let Value::String(value) = &self.value else { return None };
+        let start = self.verbatim_start? as usize + value.find(needle)?;
+        Some(Span::new(self.span.file, start, start + needle.len()))
     }
 
     /// The best span for a problem with the key at `pointer` (unknown key,

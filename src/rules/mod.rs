@@ -38,6 +38,20 @@ impl Reporter<'_> {
         self.out.push(d);
     }
 
+    /// Reports a problem with `needle` inside the string at `pointer`:
+    /// the caret lands on the needle when the scalar is written plainly
+    /// (no escapes), else on the whole value.
+    pub fn within(&mut self, code: Code, pointer: &str, needle: &str, message: String, help: Option<String>) {
+        let span = self
+            .root
+            .lookup(pointer)
+            .and_then(|(node, _)| node.sub_span(needle))
+            .unwrap_or_else(|| self.root.value_span(pointer));
+        let mut d = Diagnostic::new(code, message).at(span).at_pointer(pointer);
+        d.help = help;
+        self.out.push(d);
+    }
+
     /// Reports a problem with the key at `pointer` (duplicates).
     pub fn key(&mut self, code: Code, pointer: &str, message: String, help: Option<String>) {
         let mut d = Diagnostic::new(code, message)

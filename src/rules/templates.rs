@@ -358,7 +358,7 @@ impl Checker<'_, '_> {
                     "input" => "`input` exists only in action and trigger requests and responses".to_string(),
                     _ => help,
                 };
-                self.r.value(Code::UnknownVariable, pointer, format!("unknown variable `{top}`"), Some(help));
+                self.r.within(Code::UnknownVariable, pointer, top, format!("unknown variable `{top}`"), Some(help));
                 continue;
             }
             let Some(second) = second else { continue };
@@ -390,16 +390,18 @@ impl Checker<'_, '_> {
                         ),
                     },
                 };
-                self.r.value(
+                self.r.within(
                     Code::UnknownVariable,
                     pointer,
+                    &format!("{top}.{second}"),
                     format!("`{top}.{second}` is not a known {what}"),
                     Some(help),
                 );
             } else if top == "auth" && scope.hidden_secrets.contains(&second) {
-                self.r.value(
+                self.r.within(
                     Code::UnknownVariable,
                     pointer,
+                    &format!("auth.{second}"),
                     format!("`auth.{second}` is secret and cannot be shown in a connection label"),
                     Some("label connections from the test response, e.g. `{{ body.data.shop_name }}`".into()),
                 );
@@ -421,9 +423,10 @@ impl Checker<'_, '_> {
                         keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
                     ),
                 };
-                self.r.value(
+                self.r.within(
                     Code::UnknownVariable,
                     pointer,
+                    &format!("{walked}.{step}"),
                     format!("`{walked}.{step}` is not an input field"),
                     Some(help),
                 );
