@@ -97,7 +97,8 @@ pub struct App {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Auth {
-    None,
+    /// No authentication. (A struct variant, so unknown keys are rejected.)
+    None {},
     ApiKey(ApiKeyAuth),
     Basic(BasicAuth),
     Bearer(BearerAuth),
@@ -109,7 +110,7 @@ pub enum Auth {
 impl Auth {
     pub fn kind(&self) -> &'static str {
         match self {
-            Auth::None => "none",
+            Auth::None {} => "none",
             Auth::ApiKey(_) => "api_key",
             Auth::Basic(_) => "basic",
             Auth::Bearer(_) => "bearer",
@@ -122,7 +123,7 @@ impl Auth {
     /// The credential and setting fields the end user (or platform) enters.
     pub fn fields(&self) -> &[AuthField] {
         match self {
-            Auth::None => &[],
+            Auth::None {} => &[],
             Auth::ApiKey(a) => &a.fields,
             Auth::Basic(a) => &a.fields,
             Auth::Bearer(a) => &a.fields,

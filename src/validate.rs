@@ -73,6 +73,27 @@ pub fn validate(paths: &[PathBuf]) -> Result<Project, LoadError> {
             }),
             Err(error) => {
                 let pointer = path_to_pointer(&error.path().to_string());
+                let inner = error.inner().to_string();
+                // JSON Schema counts `1.0` as an integer; serde does not. That
+                // is the user's wrong type, not a schema/model disagreement.
+                if let Some(found) = inner
+                    .strip_prefix("invalid type: floating point `")
+                    .and_then(|rest| rest.split('`').next())
+                {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::WrongType,
+                            format!(
+                                "{}: expected a whole number written without a decimal point, found `{found}`",
+                                schema::display_pointer(&pointer)
+                            ),
+                        )
+                        .at(raw.root.value_span(&pointer))
+                        .at_pointer(pointer)
+                        .help("write ids and counts as integers, e.g. `1` rather than `1.0`"),
+                    );
+                    continue;
+                }
                 diagnostics.push(
                     Diagnostic::new(
                         Code::ModelMismatch,

@@ -164,7 +164,7 @@ impl Checker<'_, '_> {
     fn auth(&mut self, auth: &Auth, base: &Scope<'_>) {
         let plain = base.with(&["auth", "config"]);
         match auth {
-            Auth::None => {}
+            Auth::None {} => {}
             Auth::ApiKey(a) => {
                 for (i, p) in a.place.iter().enumerate() {
                     self.template(&format!("/auth/place/{i}/value"), &p.value, &base.with(REQUEST_SCOPE));
