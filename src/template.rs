@@ -152,9 +152,15 @@ pub fn expression_variables(source: &str) -> Result<BTreeSet<String>, SyntaxErro
     Ok(strip_functions(expression.undeclared_variables(true)))
 }
 
+/// Drops names that are global functions (`range`, `dict`, `uuid`, ...),
+/// not variables of the render context.
 fn strip_functions(vars: std::collections::HashSet<String>) -> BTreeSet<String> {
+    let env = environment();
     vars.into_iter()
-        .filter(|v| !FUNCTIONS.contains(&v.as_str()))
+        .filter(|v| {
+            let top = v.split('.').next().unwrap_or(v);
+            env.globals().all(|(name, _)| name != top)
+        })
         .collect()
 }
 
@@ -235,7 +241,10 @@ mod tests {
 
     #[test]
     fn variables_are_listed_dotted() {
-        let vars = template_variables("{{ input.so_id }}-{{ auth.app_key | md5 }}{{ uuid() }}").unwrap();
+        let vars = template_variables(
+            "{{ input.so_id }}-{{ auth.app_key | md5 }}{{ uuid() }}{{ dict(a=1) | tojson }}{% for i in range(2) %}{% endfor %}",
+        )
+        .unwrap();
         assert_eq!(
             vars.into_iter().collect::<Vec<_>>(),
             vec!["auth.app_key".to_string(), "input.so_id".to_string()]

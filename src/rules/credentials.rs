@@ -33,7 +33,9 @@ fn patterns() -> &'static Patterns {
             r"\b(sk_live_[A-Za-z0-9]{8,}|sk-[A-Za-z0-9]{20,}|ghp_[A-Za-z0-9]{20,}|xox[bpas]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|SEC[0-9a-f]{32,}|shpat_[0-9a-fA-F]{16,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})",
         )
         .expect("valid regex"),
-        token_like: Regex::new(r"[A-Za-z0-9+/_\-]{32,}={0,2}").expect("valid regex"),
+        // No `/` in the class: URL paths are long, mixed and high-entropy,
+        // but their segments are not tokens.
+        token_like: Regex::new(r"[A-Za-z0-9+_\-]{32,}={0,2}").expect("valid regex"),
     })
 }
 
@@ -138,6 +140,8 @@ mod tests {
             "ts_code,trade_date,open,high,low,close,pre_close,change,pct_chg,vol,amount",
             "新建盘点单：把盘点结果上传到聚水潭，生成盘点单号",
             "application/x-www-form-urlencoded",
+            "https://www.sf-express.com/chn/en/waybill/waybill-detail/SF1234567890123",
+            "/datasheets/{{ input.datasheet_id }}/records?viewId={{ input.view_id }}&fieldKey=name",
         ] {
             assert_eq!(credential_reason(text), None, "{text}");
         }
