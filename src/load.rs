@@ -69,8 +69,9 @@ enum Unit {
 /// Loads every connector under `paths` (files or directories).
 pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
     let mut units = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for path in paths {
-        discover(path, 0, &mut units)?;
+        discover(path, 0, &mut units, &mut seen)?;
     }
     units.sort();
     units.dedup();
@@ -111,8 +112,18 @@ fn is_yaml(path: &Path) -> bool {
     )
 }
 
-fn discover(path: &Path, depth: usize, units: &mut Vec<Unit>) -> Result<(), LoadError> {
+/// `seen` holds the canonical path of every file and directory visited, so
+/// a symlink loop (or two names for one file) is walked and read once.
+fn discover(
+    path: &Path,
+    depth: usize,
+    units: &mut Vec<Unit>,
+    seen: &mut std::collections::BTreeSet<PathBuf>,
+) -> Result<(), LoadError> {
     let meta = fs::metadata(path).map_err(|e| io_error(path, e))?;
+    if !seen.insert(fs::canonicalize(path).map_err(|e| io_error(path, e))?) {
+        return Ok(());
+    }
     if meta.is_file() {
         units.push(match connector_dir_of_part(path) {
             Some(dir) => Unit::Directory(dir),
@@ -133,7 +144,7 @@ fn discover(path: &Path, depth: usize, units: &mut Vec<Unit>) -> Result<(), Load
             continue;
         }
         if entry.is_dir() {
-            discover(&entry, depth + 1, units)?;
+            discover(&entry, depth + 1, units, seen)?;
         } else if is_yaml(&entry) {
             units.push(Unit::File(entry));
         }

@@ -123,8 +123,11 @@ fn excerpt(out: &mut String, sources: &Sources, span: Span, note: Option<&String
     // Long lines (minified YAML) are cut around the caret.
     let chars: Vec<char> = text.chars().collect();
     let start_col = pos.column.saturating_sub(1).min(chars.len());
-    let window_start = start_col.saturating_sub(60);
-    let window_end = (start_col + 100).min(chars.len());
+    let (window_start, window_end) = if chars.len() <= 160 {
+        (0, chars.len())
+    } else {
+        (start_col.saturating_sub(60), (start_col + 100).min(chars.len()))
+    };
     let shown: String = chars[window_start..window_end].iter().collect();
     let prefix = if window_start > 0 { "…" } else { "" };
     let _ = writeln!(

@@ -144,7 +144,9 @@ fn convert(
             )
             .at(root.value_span(pointer))
             .at_pointer(pointer);
-            d.help = description(subschema).or_else(|| Some(type_hint(instance)));
+            d.help = yaml_1_1_boolean_hint(instance)
+                .or_else(|| description(subschema))
+                .or_else(|| Some(type_hint(instance)));
             vec![d]
         }
         ValidationErrorKind::Enum { options } => {
@@ -314,6 +316,16 @@ fn describe_value(value: &Value) -> String {
         Value::String(s) => format!("the string `{s}`"),
         Value::Array(_) => "a list".to_string(),
         Value::Object(_) => "a mapping".to_string(),
+    }
+}
+
+/// `yes`, `no`, `on`, `off`: booleans in YAML 1.1, strings in YAML 1.2.
+fn yaml_1_1_boolean_hint(instance: &Value) -> Option<String> {
+    match instance {
+        Value::String(s) if matches!(s.as_str(), "yes" | "no" | "on" | "off" | "True" | "False") => {
+            Some("YAML 1.2 booleans are written `true` or `false`".to_string())
+        }
+        _ => None,
     }
 }
 

@@ -45,8 +45,13 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> SourceFile {
+        // YAML breaks lines at LF, CRLF and a lone CR.
+        let bytes = text.as_bytes();
         let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(bytes.iter().enumerate().filter_map(|(i, &b)| {
+                let breaks = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+                breaks.then_some(i + 1)
+            }))
             .collect();
         SourceFile {
             path,

@@ -127,8 +127,19 @@ fn convert_error(file: FileId, text: &str, error: &serde_saphyr::Error) -> Parse
         .split_once(": ")
         .filter(|(prefix, _)| prefix.starts_with("line "))
         .map(|(_, rest)| rest)
-        .unwrap_or(first_line)
-        .to_string();
+        .unwrap_or(first_line);
+    // ... and some messages end with " at line L, column C".
+    let message = match message.rfind(" at line ") {
+        Some(i)
+            if message[i + " at line ".len()..]
+                .split(", column ")
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            &message[..i]
+        }
+        _ => message,
+    }
+    .to_string();
     let span = error
         .location()
         .map(|loc| span_of_location(file, text, &loc))
@@ -166,6 +177,8 @@ fn describe_budget(message: &str) -> String {
         format!("the document has more than {MAX_NODES} nodes (an alias bomb, or a file far larger than any connector)")
     } else if message.contains("Alias") || message.contains("alias") {
         format!("the document uses more than {MAX_ALIASES} aliases or expands them too often")
+    } else if message.contains("Documents") {
+        "a spec file holds one YAML document; remove the second `---` and what follows, or move it to its own file".to_string()
     } else if message.contains("Scalar") {
         format!(
             "the document's strings add up to more than {} MiB",

@@ -33,6 +33,13 @@ pub fn run(args: Args) -> Outcome {
             return Outcome::Failure;
         }
     };
+    if project.sources.is_empty() {
+        // A CI job pointed at the wrong folder must not pass silently.
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("error: no specs found in {}", shown.join(", "));
+        eprintln!("  = help: specs are `*.yaml` files, or directories holding `connector.yaml`");
+        return Outcome::Failure;
+    }
     let summary = Summary {
         connectors: project.connectors_found,
         files: project.sources.len(),

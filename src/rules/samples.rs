@@ -20,6 +20,11 @@ pub(super) fn check(model: &Connector, r: &mut Reporter<'_>) {
                     format!("action `{}` has a sample but no output fields", action.key),
                     Some("declare `output:` fields describing the sample's keys".into()),
                 );
+            } else if let Value::Array(records) = sample {
+                // A listing action returns a list: each item is one record.
+                for (k, record) in records.iter().enumerate() {
+                    conform(record, &action.output, &format!("{pointer}/{k}"), r);
+                }
             } else {
                 conform(sample, &action.output, &pointer, r);
             }
