@@ -13,12 +13,15 @@
 //! ```
 
 pub mod cli;
+pub mod codegen;
 pub mod codes;
+pub mod config;
 pub mod diagnostic;
 pub mod load;
 pub mod model;
 pub mod render;
 pub mod rules;
+pub mod runtime;
 pub mod schema;
 pub mod source;
 pub mod template;

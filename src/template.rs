@@ -39,6 +39,15 @@ pub fn environment() -> &'static Environment<'static> {
 
 fn build_environment() -> Environment<'static> {
     let mut env = Environment::new();
+    register(&mut env);
+    env
+}
+
+/// Configures `env` the way every `spec` environment is: strict undefined,
+/// fuel, recursion limit, and the signing and shaping filters. The runtime
+/// builds a second environment (with a percent-encoding formatter for URL
+/// paths) through this, so both always offer the same language.
+pub fn register(env: &mut Environment<'static>) {
     // A misspelt variable must fail loudly, not render as "".
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
@@ -70,7 +79,6 @@ fn build_environment() -> Environment<'static> {
     });
     env.add_filter("zip_rows", zip_rows);
     env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
-    env
 }
 
 /// Encodes a digest as `hex` (default), `hex_upper` or `base64`.

@@ -6,6 +6,9 @@
 //! - 1: the specs have problems (diagnostics printed), or a check found drift;
 //! - 2: usage error, or a file or directory could not be read or written.
 
+mod apply;
+mod build;
+mod diff;
 mod explain;
 mod validate;
 
@@ -36,6 +39,15 @@ enum Command {
     /// Explain a diagnostic code: what it checks, why, and how to fix it.
     #[command(after_help = EXIT_CODES)]
     Explain(explain::Args),
+    /// Compile specs into generated/: seed SQL for MySQL/MariaDB, PostgreSQL and SQLite.
+    #[command(after_help = EXIT_CODES)]
+    Build(build::Args),
+    /// Show what changed since a git revision or directory: summary, breaking changes, delta SQL.
+    #[command(after_help = EXIT_CODES)]
+    Diff(diff::Args),
+    /// Apply the specs' rows to a database (SQLite, MySQL/MariaDB, PostgreSQL) in one transaction.
+    #[command(after_help = EXIT_CODES)]
+    Apply(apply::Args),
 }
 
 /// Outcome of a command, mapped to an exit code.
@@ -65,6 +77,9 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Build(args) => build::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Apply(args) => apply::run(args),
     };
     outcome.into()
 }

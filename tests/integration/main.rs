@@ -1,11 +1,15 @@
 //! All integration tests compile into one binary (see Cargo.toml
 //! `autotests = false`), as just does: one link, one process.
 
+mod apply;
 mod bad_input;
+mod build;
 mod cli;
 mod common;
 mod diagnostics;
 mod fuzz;
 mod readme;
+mod runtime_request;
 mod schema_model;
 mod specs;
+mod sql;

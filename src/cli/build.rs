@@ -1,0 +1,158 @@
+//! `spec build [PATHS...] [--out DIR] [--check]`
+
+use std::path::{Path, PathBuf};
+
+use super::{Outcome, stderr_color};
+use crate::codegen::{self, output};
+use crate::diagnostic::Severity;
+use crate::render::{self, display_path};
+use crate::validate::{Project, validate};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Spec files or directories (default: `specs`).
+    paths: Vec<PathBuf>,
+    /// The directory to write into.
+    #[arg(long, default_value = "generated")]
+    out: PathBuf,
+    /// Write nothing; print a diff and exit 1 if the output directory is not
+    /// what the specs produce (for CI).
+    #[arg(long)]
+    check: bool,
+}
+
+pub fn run(args: Args) -> Outcome {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("specs")]
+    } else {
+        args.paths
+    };
+    // The project configuration: `spec.toml` in the current directory.
+    let config = match crate::config::Config::discover(Path::new("")) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Outcome::Failure;
+        }
+    };
+    let Some(project) = validated(&paths, "build") else {
+        return Outcome::Failure;
+    };
+    if project.has_errors() {
+        eprintln!("error: the specs have errors; nothing was written");
+        return Outcome::Problems;
+    }
+    let build = match codegen::build_with(&project.connectors, &config) {
+        Ok(build) => build,
+        Err(error) => {
+            eprintln!("error: {error}");
+            eprintln!("nothing was written");
+            return Outcome::Problems;
+        }
+    };
+    if args.check {
+        let mut fix = "spec build".to_string();
+        for path in &paths {
+            if path != Path::new("specs") {
+                fix.push_str(&format!(" {}", display_path(path)));
+            }
+        }
+        if args.out != Path::new("generated") {
+            fix.push_str(&format!(" --out {}", display_path(&args.out)));
+        }
+        check(&args.out, &build, &fix)
+    } else {
+        write(&args.out, &build)
+    }
+}
+
+/// Validates `paths`, printing diagnostics (if any) and the count line as
+/// `spec validate` does. `None` when a path cannot be read (reported).
+pub(super) fn validated(paths: &[PathBuf], command: &str) -> Option<Project> {
+    let project = match validate(paths) {
+        Ok(project) => project,
+        Err(error) => {
+            eprintln!("error: cannot read {error}");
+            eprintln!(
+                "  = help: pass spec files or directories that exist, e.g. `spec {command} specs/`"
+            );
+            return None;
+        }
+    };
+    if !project.diagnostics.is_empty() {
+        eprint!(
+            "{}",
+            render::human(&project.sources, &project.diagnostics, stderr_color())
+        );
+        eprintln!(
+            "checked {} connector(s) in {} file(s): {} error(s), {} warning(s)",
+            project.connectors_found,
+            project.sources.len(),
+            project.count(Severity::Error),
+            project.count(Severity::Warning)
+        );
+    }
+    Some(project)
+}
+
+fn write(out: &Path, build: &codegen::Build) -> Outcome {
+    match output::write(out, build) {
+        Ok(report) => {
+            for path in &report.written {
+                eprintln!("wrote {}", display_path(&out.join(path)));
+            }
+            for path in &report.removed {
+                eprintln!("removed {}", display_path(&out.join(path)));
+            }
+            eprintln!(
+                "built {}: {} file(s) written, {} unchanged, {} removed",
+                display_path(out),
+                report.written.len(),
+                report.unchanged,
+                report.removed.len()
+            );
+            Outcome::Success
+        }
+        Err(error) => {
+            eprintln!("error: cannot write {error}");
+            Outcome::Failure
+        }
+    }
+}
+
+fn check(out: &Path, build: &codegen::Build, fix: &str) -> Outcome {
+    let entries = match output::compare(out, build) {
+        Ok(entries) => entries,
+        Err(error) => {
+            eprintln!("error: cannot read {error}");
+            return Outcome::Failure;
+        }
+    };
+    let shown = display_path(out);
+    let count = |f: fn(&output::Status) -> bool| entries.iter().filter(|e| f(&e.status)).count();
+    let changed = count(|s| matches!(s, output::Status::Changed { .. }));
+    let missing = count(|s| matches!(s, output::Status::Missing));
+    let extra = count(|s| matches!(s, output::Status::Extra));
+    if changed + missing + extra == 0 {
+        eprintln!("{shown} is up to date ({} file(s))", entries.len());
+        return Outcome::Success;
+    }
+    print!("{}", output::unified_diff(&entries, build, &shown));
+    for entry in &entries {
+        let path = display_path(&out.join(&entry.path));
+        match entry.status {
+            output::Status::Missing => println!("missing: {path}"),
+            output::Status::Extra => println!("extra: {path}"),
+            output::Status::Changed { .. } => println!("stale: {path}"),
+            output::Status::Unchanged => {}
+        }
+    }
+    eprintln!(
+        "error: {shown} is stale: {changed} file(s) differ, {missing} missing, {extra} extra"
+    );
+    eprintln!(
+        "  = help: run `{fix}` to regenerate it (in the spec repository: `cargo run -- {}`)",
+        &fix[5..]
+    );
+    Outcome::Problems
+}

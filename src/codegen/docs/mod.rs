@@ -1,0 +1,634 @@
+//! The docs site: validated connectors -> `generated/docs/`.
+//!
+//! For every connector a Markdown page (`<key>.md`) and an HTML page
+//! (`<key>.html`); an index of all connectors with client-side search and
+//! filters (`index.html`, and `README.md` for people browsing the repository);
+//! the database tables reference (`tables.html`); one stylesheet and one
+//! script (`assets/`); and `sitemap.xml` when the config gives a `base_url`.
+//! The HTML works from a plain directory (`file://`): relative links, no
+//! CDN, no network.
+//!
+//! Pages are minijinja templates, embedded as defaults ([`TEMPLATES`]) and
+//! replaceable one by one from the project's templates directory
+//! (`spec.toml`: `[docs] templates = "..."`). The templates see views
+//! ([`view`]) rather than the raw model, and render texts with the `t`
+//! filter, which in HTML writes every language of a text (the switch shows
+//! one) and in Markdown writes them side by side. `.html` templates escape
+//! everything by default.
+//!
+//! Output is deterministic: connectors sorted by key, languages sorted,
+//! no timestamps, no absolute paths. The environment and its templates are
+//! built once per build; connector pages render in parallel.
+
+pub mod changelog;
+pub mod fields;
+pub mod markdown;
+pub mod text;
+pub mod ui;
+pub mod view;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use minijinja::value::{Enumerator, Object, Serde, Value};
+use minijinja::{AutoEscape, Environment, State, UndefinedBehavior, context};
+use serde::Serialize;
+
+use super::GeneratedFile;
+use super::dialect::Dialect;
+use super::tables::TABLES;
+use crate::config::DocsConfig;
+use crate::model::{Connector, Text};
+
+/// The directory under the output directory that the docs own.
+pub const DOCS_DIR: &str = "docs";
+
+/// The embedded default templates, by name. A project's templates
+/// directory may replace any of them, and add partials whose names start
+/// with `_` for its own templates to include.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../../templates/docs/base.html")),
+    ("_request.html", include_str!("../../../templates/docs/_request.html")),
+    ("_response.html", include_str!("../../../templates/docs/_response.html")),
+    ("index.html", include_str!("../../../templates/docs/index.html")),
+    ("connector.html", include_str!("../../../templates/docs/connector.html")),
+    ("tables.html", include_str!("../../../templates/docs/tables.html")),
+    ("index.md", include_str!("../../../templates/docs/index.md")),
+    ("connector.md", include_str!("../../../templates/docs/connector.md")),
+    ("sitemap.xml", include_str!("../../../templates/docs/sitemap.xml")),
+    ("assets/style.css", include_str!("../../../templates/docs/assets/style.css")),
+    ("assets/app.js", include_str!("../../../templates/docs/assets/app.js")),
+];
+
+/// The project's prose about the tables; the tables page renders it around
+/// the reference, which comes from [`TABLES`].
+const TABLES_PROSE: &str = include_str!("../../../docs/tables.md");
+
+/// A docs build that failed: a template that does not compile or render, a
+/// template file that replaces nothing, or a changelog file that is not a
+/// `spec diff` report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocsError {
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl fmt::Display for DocsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "docs: {}", self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, "\n  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DocsError {}
+
+fn template_error(error: &minijinja::Error, config: &DocsConfig) -> DocsError {
+    let overridden = error
+        .name()
+        .filter(|name| config.templates.contains_key(*name));
+    let help = match (overridden, &config.templates_dir) {
+        (Some(name), Some(dir)) => Some(format!(
+            "the template is `{}`; fix it, or remove it to use the default",
+            crate::render::display_path(&dir.join(name))
+        )),
+        _ => Some("this is a bug in `spec`'s default docs templates; please report it".to_string()),
+    };
+    let mut message = error.to_string();
+    if let (Some(source), Some(line)) = (error.template_source(), error.line()) {
+        if let Some(text) = source.lines().nth(line.saturating_sub(1)) {
+            message.push_str(&format!("\n  {line:>4} | {}", text.trim_end()));
+        }
+    }
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        message.push_str(&format!("\n  caused by: {inner}"));
+        cause = inner.source();
+    }
+    DocsError { message, help }
+}
+
+/// Every file of the docs site, paths under [`DOCS_DIR`], sorted by path.
+pub fn files(
+    connectors: &[&Connector],
+    config: &DocsConfig,
+) -> Result<Vec<GeneratedFile>, DocsError> {
+    let mut connectors: Vec<&Connector> = connectors.to_vec();
+    connectors.sort_by(|a, b| a.app.key.cmp(&b.app.key));
+
+    let mut languages = Vec::new();
+    for c in &connectors {
+        view::languages(c, &mut languages);
+    }
+    if languages.is_empty() {
+        languages.push("en".to_string());
+    }
+    view::sort_languages(&mut languages);
+
+    let mut changelog = changelog::by_app(&config.changelog).map_err(|e| DocsError {
+        message: e.to_string(),
+        help: None,
+    })?;
+
+    let words = words(&languages);
+    let env = environment(config, Arc::new(languages.clone()))?;
+    let site = site(&connectors, &languages, config, &words);
+    let options = view::Options {
+        words: &words,
+        // Default templates place the ready-made field tables; templates of
+        // the project's own may want the fields as data.
+        structured: !config.templates.is_empty(),
+    };
+
+    let mut files = Vec::new();
+    let mut render = |template: &str, path: String, ctx: Value| -> Result<(), DocsError> {
+        let contents = render(&env, template, ctx, config)?;
+        files.push(GeneratedFile {
+            path: PathBuf::from(DOCS_DIR).join(path),
+            contents,
+        });
+        Ok(())
+    };
+    render("index.html", "index.html".into(), page(&site, "index", "index.html", Value::UNDEFINED))?;
+    render("index.md", "README.md".into(), page(&site, "index", "README.md", Value::UNDEFINED))?;
+    render(
+        "tables.html",
+        "tables.html".into(),
+        page(&site, "tables", "tables.html", Value::from(Serde(tables_view()))),
+    )?;
+    render("assets/style.css", "assets/style.css".into(), page(&site, "asset", "assets/style.css", Value::UNDEFINED))?;
+    render("assets/app.js", "assets/app.js".into(), page(&site, "asset", "assets/app.js", Value::UNDEFINED))?;
+    if config.base_url.is_some() {
+        render("sitemap.xml", "sitemap.xml".into(), page(&site, "sitemap", "sitemap.xml", Value::UNDEFINED))?;
+    }
+
+    // Connector pages: the bulk of the work, spread over the cores. Each
+    // worker takes every n-th connector; results are put back in order.
+    let jobs: Vec<(&Connector, Vec<changelog::Release>)> = connectors
+        .iter()
+        .map(|c| (*c, changelog.remove(&c.app.key).unwrap_or_default()))
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(jobs.len().max(1));
+    let rendered: Vec<Result<Vec<(usize, [GeneratedFile; 2])>, DocsError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let (env, site, jobs, options) = (&env, &site, &jobs, &options);
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for (i, (connector, releases)) in jobs.iter().enumerate().skip(w).step_by(workers) {
+                        let view = view::connector(connector, releases.clone(), options);
+                        out.push((i, connector_pages(env, site, &connector.app.key, view, config)?));
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a docs worker panicked"))
+            .collect()
+    });
+    let mut pages: Vec<(usize, [GeneratedFile; 2])> = Vec::with_capacity(jobs.len());
+    for worker in rendered {
+        pages.extend(worker?);
+    }
+    pages.sort_by_key(|(i, _)| *i);
+    files.extend(pages.into_iter().flat_map(|(_, pair)| pair));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn connector_pages(
+    env: &Environment<'static>,
+    site: &Value,
+    key: &str,
+    view: view::ConnectorView<'_>,
+    config: &DocsConfig,
+) -> Result<[GeneratedFile; 2], DocsError> {
+    let data = Value::from(Serde(view));
+    let html_path = format!("{key}.html");
+    let md_path = format!("{key}.md");
+    let html = render(env, "connector.html", page(site, "connector", &html_path, data.clone()), config)?;
+    let md = render(env, "connector.md", page(site, "connector", &md_path, data), config)?;
+    Ok([
+        GeneratedFile {
+            path: PathBuf::from(DOCS_DIR).join(html_path),
+            contents: html,
+        },
+        GeneratedFile {
+            path: PathBuf::from(DOCS_DIR).join(md_path),
+            contents: md,
+        },
+    ])
+}
+
+fn page(site: &Value, kind: &str, path: &str, data: Value) -> Value {
+    context! {
+        site => site.clone(),
+        page => context! { kind => kind, path => path },
+        connector => if kind == "connector" { data.clone() } else { Value::UNDEFINED },
+        tables => if kind == "tables" { data } else { Value::UNDEFINED },
+    }
+}
+
+fn render(
+    env: &Environment<'static>,
+    name: &str,
+    ctx: Value,
+    config: &DocsConfig,
+) -> Result<String, DocsError> {
+    let template = env.get_template(name).map_err(|e| template_error(&e, config))?;
+    let mut out = template.render(ctx).map_err(|e| template_error(&e, config))?;
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// The environment
+
+fn environment(
+    config: &DocsConfig,
+    languages: Arc<Vec<String>>,
+) -> Result<Environment<'static>, DocsError> {
+    for name in config.templates.keys() {
+        let base = name.rsplit('/').next().unwrap_or(name);
+        if !base.starts_with('_') && !TEMPLATES.iter().any(|(n, _)| n == name) {
+            let dir = config
+                .templates_dir
+                .as_deref()
+                .map(crate::render::display_path)
+                .unwrap_or_default();
+            let best = TEMPLATES
+                .iter()
+                .map(|(n, _)| (strsim::jaro_winkler(name, n), *n))
+                .filter(|(score, _)| *score > 0.8)
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            let mut help = match best {
+                Some((_, n)) => format!("did you mean `{n}`? "),
+                None => String::new(),
+            };
+            help.push_str(&format!(
+                "a file there replaces the default template of the same name ({}); name your own partials `_*`",
+                TEMPLATES.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            ));
+            return Err(DocsError {
+                message: format!("`{dir}/{name}` does not replace any docs template"),
+                help: Some(help),
+            });
+        }
+    }
+    let mut env = Environment::new();
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default syntax is valid"),
+    );
+    // A misspelt variable in a template fails the build instead of
+    // rendering as nothing.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") || name.ends_with(".xml") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    // A UI string prints as itself: every language in HTML, English in
+    // Markdown (`{{ ui.required }}`); everything else as usual.
+    env.set_formatter(|out, state, value| {
+        if let Some(loc) = value.downcast_object_ref::<Loc>() {
+            let text = match state.auto_escape() {
+                AutoEscape::Html => &loc.html,
+                _ => &loc.md,
+            };
+            return out.write_str(text).map_err(minijinja::Error::from);
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
+    let langs = Arc::clone(&languages);
+    env.add_filter("t", move |state: &State, value: Value, sep: Option<String>| {
+        text_filter(state, &value, &langs, sep.as_deref())
+    });
+    env.add_filter("md_cell", |value: String| text::md_cell(&value.replace(['\n', '\r'], " ")));
+    env.add_filter("md_code", |value: String| text::md_code(&value));
+    env.add_filter("md", |value: String| {
+        let mut out = String::new();
+        text::md_inline(&value, &mut out);
+        out
+    });
+    env.add_filter("lang_name", |tag: String| ui::language_name(&tag).to_string());
+    env.add_filter("t_plain", |value: Value, lang: Option<String>| {
+        plain(&value, lang.as_deref().unwrap_or("en"))
+    });
+    let langs = Arc::clone(&languages);
+    env.add_filter("t_json", move |value: Value| {
+        let map: IndexMap<&str, String> =
+            langs.iter().map(|l| (l.as_str(), plain(&value, l))).collect();
+        serde_json::to_string(&map).unwrap_or_default()
+    });
+    env.add_filter("md_fence", |value: String, lang: Option<String>| {
+        let longest = value
+            .split(|c| c != '`')
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
+        format!("{fence}{}\n{}\n{fence}", lang.unwrap_or_default(), value.trim_end_matches('\n'))
+    });
+    for (name, source) in TEMPLATES {
+        let source = config.templates.get(*name).map_or(*source, String::as_str);
+        env.add_template_owned(name.to_string(), source.to_string())
+            .map_err(|e| template_error(&e, config))?;
+    }
+    for (name, source) in &config.templates {
+        if !TEMPLATES.iter().any(|(n, _)| n == name) {
+            env.add_template_owned(name.clone(), source.clone())
+                .map_err(|e| template_error(&e, config))?;
+        }
+    }
+    Ok(env)
+}
+
+/// A text in one language: its own, else English, else the first given.
+fn plain(value: &Value, lang: &str) -> String {
+    if let Some(s) = value.as_str() {
+        return s.to_string();
+    }
+    if value.is_undefined() || value.is_none() {
+        return String::new();
+    }
+    for key in [lang, "en"] {
+        if let Ok(item) = value.get_attr(key) {
+            if let Some(s) = item.as_str() {
+                return s.to_string();
+            }
+        }
+    }
+    value
+        .try_iter()
+        .ok()
+        .and_then(|mut keys| keys.next())
+        .and_then(|k| value.get_item(&k).ok())
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// `{{ text | t }}`: a spec text (a string, or a map of language tag to
+/// string) or a UI string. In HTML every language is written, each in a
+/// `<span lang data-l>` the stylesheet shows for the chosen language; in
+/// other templates (Markdown) the languages are joined by `sep` (` / ` by
+/// default; UI strings give their English). None or undefined renders as
+/// nothing.
+fn text_filter(
+    state: &State,
+    value: &Value,
+    languages: &[String],
+    sep: Option<&str>,
+) -> Result<Value, minijinja::Error> {
+    let html = matches!(state.auto_escape(), AutoEscape::Html);
+    if let Some(loc) = value.downcast_object_ref::<Loc>() {
+        return Ok(if html {
+            Value::from_safe_string(loc.html.clone())
+        } else {
+            Value::from(loc.md.as_str())
+        });
+    }
+    if value.is_undefined() || value.is_none() {
+        return Ok(if html {
+            Value::from_safe_string(String::new())
+        } else {
+            Value::from("")
+        });
+    }
+    let text = if let Some(s) = value.as_str() {
+        Text::Plain(s.to_string())
+    } else if let Ok(keys) = value.try_iter() {
+        let mut map = IndexMap::new();
+        for key in keys {
+            let item = value.get_item(&key)?;
+            if let (Some(k), Some(v)) = (key.as_str(), item.as_str()) {
+                map.insert(k.to_string(), v.to_string());
+            }
+        }
+        Text::Localized(map)
+    } else {
+        Text::Plain(value.to_string())
+    };
+    let mut out = String::new();
+    if html {
+        let given: Vec<(&str, &str)> = match &text {
+            Text::Plain(s) => vec![("", s.as_str())],
+            Text::Localized(map) => map.iter().map(|(l, t)| (l.as_str(), t.as_str())).collect(),
+        };
+        fields::text_html(&given, languages, &mut out);
+        Ok(Value::from_safe_string(out))
+    } else {
+        fields::text_md(&text, sep.unwrap_or(" / "), &mut out);
+        Ok(Value::from(out))
+    }
+}
+
+/// A UI string, rendered once per build: templates read its languages
+/// (`ui.connectors.en`), and the `t` filter returns the ready HTML (every
+/// language) or, in Markdown, the English.
+#[derive(Debug)]
+struct Loc {
+    texts: IndexMap<&'static str, &'static str>,
+    html: String,
+    md: String,
+}
+
+impl Object for Loc {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        key.as_str()
+            .and_then(|k| self.texts.get(k))
+            .map(|s| Value::from(*s))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.texts.keys().map(|k| Value::from(*k)).collect())
+    }
+}
+
+/// Every UI string rendered as HTML, for the field tables and [`Loc`].
+fn words(languages: &[String]) -> fields::Words {
+    let mut html = std::collections::HashMap::new();
+    for (key, en, zh) in ui::STRINGS.iter().chain(ui::AUTH_TYPES) {
+        let mut out = String::new();
+        fields::text_html(&[("en", en), ("zh", zh)], languages, &mut out);
+        html.insert(*key, out);
+    }
+    fields::Words {
+        languages: languages.to_vec(),
+        html,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Site-wide data
+
+#[derive(Serialize)]
+struct Site<'a> {
+    title: &'a str,
+    base_url: Option<&'a str>,
+    languages: Vec<Language>,
+    connectors: Vec<view::Summary<'a>>,
+    categories: Vec<&'a str>,
+    auth_types: Vec<AuthType>,
+}
+
+#[derive(Serialize)]
+struct Language {
+    tag: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct AuthType {
+    key: &'static str,
+    name: Text,
+}
+
+fn both(en: &str, zh: &str) -> Text {
+    fields::both(en.to_string(), zh.to_string())
+}
+
+/// What every page sees as `site`: the title, languages, every connector's
+/// summary, the filters' choices and the UI strings (`site.ui`).
+fn site(
+    connectors: &[&Connector],
+    languages: &[String],
+    config: &DocsConfig,
+    words: &fields::Words,
+) -> Value {
+    let mut categories: Vec<&str> = connectors.iter().map(|c| c.app.category.as_str()).collect();
+    categories.sort_unstable();
+    categories.dedup();
+    let data = Site {
+        title: &config.title,
+        base_url: config.base_url.as_deref(),
+        languages: languages
+            .iter()
+            .map(|tag| Language {
+                tag: tag.clone(),
+                name: ui::language_name(tag).to_string(),
+            })
+            .collect(),
+        connectors: connectors.iter().map(|c| view::summary(c)).collect(),
+        categories,
+        auth_types: ui::AUTH_TYPES
+            .iter()
+            .filter(|(key, _, _)| connectors.iter().any(|c| c.auth.kind() == *key))
+            .map(|(key, en, zh)| AuthType {
+                key,
+                name: both(en, zh),
+            })
+            .collect(),
+    };
+    let ui = Value::from_pairs(ui::STRINGS.iter().chain(ui::AUTH_TYPES).map(
+        |(key, en, zh)| {
+            let mut md = String::new();
+            text::md_inline(en, &mut md);
+            let loc = Loc {
+                texts: [("en", *en), ("zh", *zh)].into_iter().collect(),
+                html: words.ui(key).to_string(),
+                md,
+            };
+            (*key, Value::from_object(loc))
+        },
+    ));
+    minijinja::value::merge_maps([Value::from(Serde(data)), context! { ui => ui }])
+}
+
+#[derive(Serialize)]
+struct TablesView {
+    /// `docs/tables.md` before its reference section, as HTML.
+    prose: String,
+    /// And after it.
+    after: String,
+    dialects: Vec<&'static str>,
+    tables: Vec<TableView>,
+}
+
+#[derive(Serialize)]
+struct TableView {
+    name: &'static str,
+    anchor: String,
+    doc: &'static str,
+    primary_key: &'static [&'static str],
+    indexes: Vec<(&'static str, &'static [&'static str])>,
+    columns: Vec<ColumnView>,
+}
+
+#[derive(Serialize)]
+struct ColumnView {
+    name: &'static str,
+    anchor: String,
+    types: Vec<String>,
+    nullable: bool,
+    key: bool,
+    doc: &'static str,
+}
+
+fn tables_view() -> TablesView {
+    let (before, after) = match (
+        TABLES_PROSE.find("<!-- reference:start -->"),
+        TABLES_PROSE.find("<!-- reference:end -->"),
+    ) {
+        (Some(start), Some(end)) => (
+            &TABLES_PROSE[..start],
+            &TABLES_PROSE[end + "<!-- reference:end -->".len()..],
+        ),
+        _ => (TABLES_PROSE, ""),
+    };
+    TablesView {
+        prose: markdown::to_html(before),
+        after: markdown::to_html(after),
+        dialects: Dialect::ALL.iter().map(|d| d.title()).collect(),
+        tables: TABLES
+            .iter()
+            .map(|t| TableView {
+                name: t.name,
+                anchor: text::anchor(&["table", t.name]),
+                doc: t.doc,
+                primary_key: t.primary_key,
+                indexes: t.indexes.to_vec(),
+                columns: t
+                    .columns
+                    .iter()
+                    .map(|c| ColumnView {
+                        name: c.name,
+                        anchor: text::anchor(&["table", t.name, c.name]),
+                        types: Dialect::ALL.iter().map(|d| d.column_type(c.ty)).collect(),
+                        nullable: c.nullable,
+                        key: t.is_key(c.name),
+                        doc: c.doc,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The names of the embedded templates, for messages and tests.
+pub fn template_names() -> impl Iterator<Item = &'static str> {
+    TEMPLATES.iter().map(|(n, _)| *n)
+}
+
+/// The default templates, for a project that wants to start from them.
+pub fn default_templates() -> BTreeMap<&'static str, &'static str> {
+    TEMPLATES.iter().copied().collect()
+}

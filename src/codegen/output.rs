@@ -1,0 +1,218 @@
+//! Writing generated files, or checking that they are current.
+//!
+//! Both compare the [`Build`] with what is on disk under the output
+//! directory. Writing replaces each changed file atomically (a temporary
+//! file in the same directory, then a rename), leaves unchanged files
+//! untouched (their modification times too), and removes stale files from
+//! the directories the build owns. Checking writes nothing.
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use super::Build;
+use crate::render::display_path;
+
+/// How a path under the output directory compares with the build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Unchanged,
+    /// On disk with other contents (lossily decoded if not UTF-8).
+    Changed {
+        old: String,
+    },
+    /// Produced by the build, not on disk.
+    Missing,
+    /// On disk in an owned directory, not produced by the build.
+    Extra,
+}
+
+/// One path and its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Relative to the output directory.
+    pub path: PathBuf,
+    pub status: Status,
+}
+
+/// A file or directory that could not be read or written.
+#[derive(Debug)]
+pub struct OutputError {
+    pub path: PathBuf,
+    pub error: io::Error,
+}
+
+impl fmt::Display for OutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", display_path(&self.path), self.error)
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+fn at(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
+    move |error| OutputError {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// Every produced file and every extra file, sorted by path.
+pub fn compare(out: &Path, build: &Build) -> Result<Vec<Entry>, OutputError> {
+    let mut entries = Vec::new();
+    for file in &build.files {
+        let path = out.join(&file.path);
+        let status = match fs::read(&path) {
+            Ok(bytes) if bytes == file.contents.as_bytes() => Status::Unchanged,
+            Ok(bytes) => Status::Changed {
+                old: String::from_utf8_lossy(&bytes).into_owned(),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Status::Missing,
+            Err(e) => return Err(at(&path)(e)),
+        };
+        entries.push(Entry {
+            path: file.path.clone(),
+            status,
+        });
+    }
+    for dir in &build.owned_dirs {
+        let mut found = Vec::new();
+        files_under(out, dir, &mut found)?;
+        for path in found {
+            if !build.files.iter().any(|f| f.path == path) {
+                entries.push(Entry {
+                    path,
+                    status: Status::Extra,
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(entries)
+}
+
+/// Files (and symlinks) under `out/rel`, as paths relative to `out`.
+fn files_under(out: &Path, rel: &Path, found: &mut Vec<PathBuf>) -> Result<(), OutputError> {
+    let dir = out.join(rel);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(at(&dir)(e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(at(&dir))?;
+        let kind = entry.file_type().map_err(at(&entry.path()))?;
+        names.push((entry.file_name(), kind.is_dir()));
+    }
+    names.sort();
+    for (name, is_dir) in names {
+        let child = rel.join(name);
+        if is_dir {
+            files_under(out, &child, found)?;
+        } else {
+            found.push(child);
+        }
+    }
+    Ok(())
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    pub written: Vec<PathBuf>,
+    pub unchanged: usize,
+    pub removed: Vec<PathBuf>,
+}
+
+/// Brings `out` in line with the build: writes missing and changed files,
+/// removes extra ones (and directories that end up empty).
+pub fn write(out: &Path, build: &Build) -> Result<Written, OutputError> {
+    let mut report = Written::default();
+    for entry in compare(out, build)? {
+        let path = out.join(&entry.path);
+        match entry.status {
+            Status::Unchanged => report.unchanged += 1,
+            Status::Changed { .. } | Status::Missing => {
+                let file = build
+                    .files
+                    .iter()
+                    .find(|f| f.path == entry.path)
+                    .expect("compare lists only produced files as changed or missing");
+                write_atomically(&path, file.contents.as_bytes())?;
+                report.written.push(entry.path);
+            }
+            Status::Extra => {
+                fs::remove_file(&path).map_err(at(&path))?;
+                remove_empty_parents(out, &entry.path);
+                report.removed.push(entry.path);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Writes a temporary file beside `path`, then renames it over `path`: a
+/// reader sees the old file or the new one, never half of one.
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(at(dir))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".spec-build-");
+    // A temporary file is private (0600); a generated file is an ordinary
+    // one: 0666 less the umask, as `fs::write` would create it.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut temp = builder.tempfile_in(dir).map_err(at(dir))?;
+    temp.write_all(contents).map_err(at(path))?;
+    temp.as_file().sync_all().map_err(at(path))?;
+    temp.persist(path).map_err(|e| at(path)(e.error))?;
+    Ok(())
+}
+
+/// Removes the now-empty directories between a removed file and `out`.
+fn remove_empty_parents(out: &Path, rel: &Path) {
+    let mut dir = rel.parent();
+    while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+        // Fails (and stops) at the first directory that is not empty.
+        if fs::remove_dir(out.join(d)).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+/// A unified diff (old on disk -> what the build produces) of every entry
+/// that is not unchanged, with `a/` and `b/` paths under `shown_out`.
+pub fn unified_diff(entries: &[Entry], build: &Build, shown_out: &str) -> String {
+    let mut out = String::new();
+    for entry in entries {
+        let shown = format!("{shown_out}/{}", display_path(&entry.path));
+        let new = build
+            .files
+            .iter()
+            .find(|f| f.path == entry.path)
+            .map_or("", |f| f.contents.as_str());
+        let (old, old_name, new_name) = match &entry.status {
+            Status::Unchanged => continue,
+            Status::Changed { old } => (old.as_str(), format!("a/{shown}"), format!("b/{shown}")),
+            Status::Missing => ("", "/dev/null".to_string(), format!("b/{shown}")),
+            Status::Extra => {
+                out.push_str(&format!(
+                    "--- a/{shown}\n+++ /dev/null\n(the build no longer produces this file)\n"
+                ));
+                continue;
+            }
+        };
+        let diff = similar::TextDiff::from_lines(old, new);
+        out.push_str(
+            &diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&old_name, &new_name)
+                .to_string(),
+        );
+    }
+    out
+}

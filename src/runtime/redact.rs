@@ -1,0 +1,96 @@
+//! Secret redaction: every secret value, and the encoded forms it takes in
+//! a request, is replaced by `***` before text leaves the runtime (request
+//! dumps, errors, logs).
+
+use std::fmt;
+
+use super::encode;
+
+/// What a secret is replaced with.
+pub const MASK: &str = "***";
+
+/// The secret values of one request: credential fields marked
+/// `secret: true`, access and session tokens, computed signatures and
+/// derived credentials (a Basic `Authorization` value).
+///
+/// Each secret is also remembered in the forms it can take on the wire —
+/// query/form-encoded, path-encoded and JSON-escaped — so a signature with
+/// `+` and `/` is masked in a URL as well as in raw text.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// Longest first, so a secret that contains another is masked whole.
+    values: Vec<String>,
+}
+
+impl Secrets {
+    pub fn new() -> Secrets {
+        Secrets::default()
+    }
+
+    /// Remembers `secret` and its encoded forms. Empty strings are ignored.
+    pub fn add(&mut self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        let json = json.trim_matches('"').to_string();
+        for form in [
+            secret.to_string(),
+            encode::query_component(secret),
+            encode::path_segment(secret),
+            json,
+        ] {
+            if !form.is_empty() && !self.values.contains(&form) {
+                self.values.push(form);
+            }
+        }
+        self.values
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// `text` with every occurrence of every secret replaced by [`MASK`].
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for secret in &self.values {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), MASK);
+            }
+        }
+        out
+    }
+}
+
+/// Never prints the values themselves.
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secrets({} forms)", self.values.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_raw_and_encoded_forms() {
+        let mut secrets = Secrets::new();
+        secrets.add("a+b/c=");
+        secrets.add("");
+        assert_eq!(secrets.redact("x a+b/c= y"), "x *** y");
+        assert_eq!(secrets.redact("sign=a%2Bb%2Fc%3D&z"), "sign=***&z");
+        assert_eq!(secrets.redact("nothing here"), "nothing here");
+    }
+
+    #[test]
+    fn longer_secrets_are_masked_first() {
+        let mut secrets = Secrets::new();
+        secrets.add("abc");
+        secrets.add("abcdef");
+        assert_eq!(secrets.redact("abcdef abc"), "*** ***");
+        assert_eq!(format!("{secrets:?}"), "Secrets(2 forms)");
+    }
+}
