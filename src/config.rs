@@ -184,7 +184,11 @@ impl DocsConfig {
                         "write the address the site is published at, e.g. \"https://docs.example.com/connectors/\"",
                     ));
                 }
-                Some(if url.ends_with('/') { url } else { format!("{url}/") })
+                Some(if url.ends_with('/') {
+                    url
+                } else {
+                    format!("{url}/")
+                })
             }
         };
         let mut templates = BTreeMap::new();
@@ -342,7 +346,10 @@ mod tests {
     #[test]
     fn wrong_types_and_values_are_errors() {
         let error = parse("[docs]\ntitle = 3\n").unwrap_err().to_string();
-        assert!(error.starts_with("spec.toml:2:9: invalid configuration:"), "{error}");
+        assert!(
+            error.starts_with("spec.toml:2:9: invalid configuration:"),
+            "{error}"
+        );
         let error = parse("[docs]\nbase_url = \"docs.example.com\"\n").unwrap_err();
         assert!(error.message.contains("not an http(s) URL"), "{error}");
         let error = parse("[docs]\ntitle = \" \"\n").unwrap_err();
@@ -357,7 +364,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.message.starts_with("cannot read"), "{error}");
-        assert!(error.path.ends_with("nowhere"), "{error}");
+        // Directories are shown with a trailing `/`.
+        assert_eq!(error.path, "/nonexistent/nowhere/", "{error}");
     }
 
     #[test]

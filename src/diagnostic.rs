@@ -82,14 +82,27 @@ impl Diagnostic {
 /// then code and message.
 pub fn sort(diagnostics: &mut [Diagnostic], path_of: impl Fn(&Diagnostic) -> String) {
     diagnostics.sort_by(|a, b| {
-        let ka = (path_of(a), a.span.map(|s| (s.start, s.end)), a.code, &a.message);
-        let kb = (path_of(b), b.span.map(|s| (s.start, s.end)), b.code, &b.message);
+        let ka = (
+            path_of(a),
+            a.span.map(|s| (s.start, s.end)),
+            a.code,
+            &a.message,
+        );
+        let kb = (
+            path_of(b),
+            b.span.map(|s| (s.start, s.end)),
+            b.code,
+            &b.message,
+        );
         ka.cmp(&kb)
     });
 }
 
 /// Suggests the closest candidate for a misspelt name, if one is close.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))

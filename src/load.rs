@@ -247,7 +247,9 @@ fn append_part(root: &mut Node, section: &str, part: Node, part_file: FileId) {
 fn read_document(path: &Path, loaded: &mut Loaded) -> Result<Option<(FileId, Node)>, LoadError> {
     let meta = fs::metadata(path).map_err(|e| io_error(path, e))?;
     if meta.len() > MAX_FILE_BYTES {
-        let file = loaded.sources.add(SourceFile::new(path.to_path_buf(), String::new()));
+        let file = loaded
+            .sources
+            .add(SourceFile::new(path.to_path_buf(), String::new()));
         loaded.diagnostics.push(
             Diagnostic::new(
                 Code::ResourceLimit,
@@ -270,11 +272,16 @@ fn read_document(path: &Path, loaded: &mut Loaded) -> Result<Option<(FileId, Nod
             let bytes = error.into_bytes();
             // Keep the valid prefix so the diagnostic can show the line.
             let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
-            let file = loaded.sources.add(SourceFile::new(path.to_path_buf(), prefix));
+            let file = loaded
+                .sources
+                .add(SourceFile::new(path.to_path_buf(), prefix));
             loaded.diagnostics.push(
                 Diagnostic::new(
                     Code::NotUtf8,
-                    format!("file is not valid UTF-8 (invalid byte 0x{:02x} at byte {valid})", bytes[valid]),
+                    format!(
+                        "file is not valid UTF-8 (invalid byte 0x{:02x} at byte {valid})",
+                        bytes[valid]
+                    ),
                 )
                 .at(Span::new(file, valid, valid))
                 .help("re-save the file as UTF-8"),
@@ -282,30 +289,40 @@ fn read_document(path: &Path, loaded: &mut Loaded) -> Result<Option<(FileId, Nod
             return Ok(None);
         }
     };
-    let file = loaded.sources.add(SourceFile::new(path.to_path_buf(), text));
+    let file = loaded
+        .sources
+        .add(SourceFile::new(path.to_path_buf(), text));
     let text = &loaded.sources.get(file).text;
     match yaml::parse(file, text) {
         Ok(root) if matches!(root.value, Value::Null) => {
             loaded.diagnostics.push(
                 Diagnostic::new(Code::EmptyFile, "file is empty: it holds no YAML document")
                     .at(Span::file_start(file))
-                    .help("write a connector here, or run `spec new <connector>` for a starter spec"),
+                    .help(
+                        "write a connector here, or run `spec new <connector>` for a starter spec",
+                    ),
             );
             Ok(None)
         }
         Ok(root) => Ok(Some((file, root))),
         Err(error) => {
             let (code, help) = match error.kind {
-                ParseErrorKind::Syntax => (Code::YamlSyntax, "fix the YAML syntax at this position"),
-                ParseErrorKind::DuplicateKey => (Code::DuplicateKey, "remove or rename one of the two keys"),
+                ParseErrorKind::Syntax => {
+                    (Code::YamlSyntax, "fix the YAML syntax at this position")
+                }
+                ParseErrorKind::DuplicateKey => {
+                    (Code::DuplicateKey, "remove or rename one of the two keys")
+                }
                 ParseErrorKind::ResourceLimit => (
                     Code::ResourceLimit,
                     "real connectors are far below this limit; split large connectors into a directory and avoid YAML aliases",
                 ),
             };
-            loaded
-                .diagnostics
-                .push(Diagnostic::new(code, error.message).at(error.span).help(help));
+            loaded.diagnostics.push(
+                Diagnostic::new(code, error.message)
+                    .at(error.span)
+                    .help(help),
+            );
             Ok(None)
         }
     }

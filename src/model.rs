@@ -498,9 +498,7 @@ pub enum Body {
     /// its own type (e.g. `{"$expr": "input.items"}` keeps a list a list).
     Json { content: serde_json::Value },
     /// `application/x-www-form-urlencoded`; each value a template.
-    Form {
-        fields: IndexMap<String, String>,
-    },
+    Form { fields: IndexMap<String, String> },
     /// Raw text, e.g. OneNote's HTML page.
     Raw {
         content_type: String,

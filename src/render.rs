@@ -101,7 +101,14 @@ fn human_one(out: &mut String, sources: &Sources, d: &Diagnostic, color: bool) {
     }
 }
 
-fn excerpt(out: &mut String, sources: &Sources, span: Span, note: Option<&String>, color: bool, tint: &str) {
+fn excerpt(
+    out: &mut String,
+    sources: &Sources,
+    span: Span,
+    note: Option<&String>,
+    color: bool,
+    tint: &str,
+) {
     let file = sources.get(span.file);
     let pos = position(sources, span);
     let gutter = pos.line.to_string().len();
@@ -126,7 +133,10 @@ fn excerpt(out: &mut String, sources: &Sources, span: Span, note: Option<&String
     let (window_start, window_end) = if chars.len() <= 160 {
         (0, chars.len())
     } else {
-        (start_col.saturating_sub(60), (start_col + 100).min(chars.len()))
+        (
+            start_col.saturating_sub(60),
+            (start_col + 100).min(chars.len()),
+        )
     };
     let shown: String = chars[window_start..window_end].iter().collect();
     let prefix = if window_start > 0 { "…" } else { "" };
@@ -247,7 +257,12 @@ pub fn github(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
                 );
             }
             None => {
-                let _ = writeln!(out, "::{level} title={}::{}", escape_property(&title), escape_data(&message));
+                let _ = writeln!(
+                    out,
+                    "::{level} title={}::{}",
+                    escape_property(&title),
+                    escape_data(&message)
+                );
             }
         }
     }
@@ -256,7 +271,9 @@ pub fn github(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
 
 /// Escaping rules of GitHub workflow commands.
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(text: &str) -> String {

@@ -194,7 +194,10 @@ fn convert(
         other => {
             let detail = match other {
                 ValidationErrorKind::Pattern { pattern } => {
-                    format!("`{}` does not match the pattern `{pattern}`", plain(instance))
+                    format!(
+                        "`{}` does not match the pattern `{pattern}`",
+                        plain(instance)
+                    )
                 }
                 ValidationErrorKind::Minimum { limit } => {
                     format!("{} is less than the minimum {limit}", plain(instance))
@@ -322,7 +325,9 @@ fn describe_value(value: &Value) -> String {
 /// `yes`, `no`, `on`, `off`: booleans in YAML 1.1, strings in YAML 1.2.
 fn yaml_1_1_boolean_hint(instance: &Value) -> Option<String> {
     match instance {
-        Value::String(s) if matches!(s.as_str(), "yes" | "no" | "on" | "off" | "True" | "False") => {
+        Value::String(s)
+            if matches!(s.as_str(), "yes" | "no" | "on" | "off" | "True" | "False") =>
+        {
             Some("YAML 1.2 booleans are written `true` or `false`".to_string())
         }
         _ => None,
@@ -331,7 +336,9 @@ fn yaml_1_1_boolean_hint(instance: &Value) -> Option<String> {
 
 fn type_hint(instance: &Value) -> String {
     match instance {
-        Value::String(s) if matches!(s.as_str(), "yes" | "no" | "on" | "off" | "True" | "False") => {
+        Value::String(s)
+            if matches!(s.as_str(), "yes" | "no" | "on" | "off" | "True" | "False") =>
+        {
             "YAML 1.2 booleans are written `true` or `false`".to_string()
         }
         Value::String(_) => "remove the quotes if a number or boolean is meant".to_string(),

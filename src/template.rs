@@ -52,21 +52,33 @@ pub fn register(env: &mut Environment<'static>) {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(100);
-    env.add_filter("md5", |s: String| hex::encode(md5::Md5::digest(s.as_bytes())));
-    env.add_filter("sha1", |s: String| hex::encode(sha1::Sha1::digest(s.as_bytes())));
-    env.add_filter("sha256", |s: String| hex::encode(sha2::Sha256::digest(s.as_bytes())));
-    env.add_filter("hmac_sha1", |s: String, key: String, encoding: Option<String>| {
-        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes())
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
-        mac.update(s.as_bytes());
-        encode(&mac.finalize().into_bytes(), encoding.as_deref())
+    env.add_filter("md5", |s: String| {
+        hex::encode(md5::Md5::digest(s.as_bytes()))
     });
-    env.add_filter("hmac_sha256", |s: String, key: String, encoding: Option<String>| {
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
-        mac.update(s.as_bytes());
-        encode(&mac.finalize().into_bytes(), encoding.as_deref())
+    env.add_filter("sha1", |s: String| {
+        hex::encode(sha1::Sha1::digest(s.as_bytes()))
     });
+    env.add_filter("sha256", |s: String| {
+        hex::encode(sha2::Sha256::digest(s.as_bytes()))
+    });
+    env.add_filter(
+        "hmac_sha1",
+        |s: String, key: String, encoding: Option<String>| {
+            let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes())
+                .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+            mac.update(s.as_bytes());
+            encode(&mac.finalize().into_bytes(), encoding.as_deref())
+        },
+    );
+    env.add_filter(
+        "hmac_sha256",
+        |s: String, key: String, encoding: Option<String>| {
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())
+                .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+            mac.update(s.as_bytes());
+            encode(&mac.finalize().into_bytes(), encoding.as_deref())
+        },
+    );
     env.add_filter("b64encode", |s: String| {
         base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
     });
@@ -102,13 +114,20 @@ fn zip_rows(items: Value, fields: Value) -> Result<Value, Error> {
     }
     let names: Vec<Value> = fields
         .try_iter()
-        .map_err(|_| Error::new(ErrorKind::InvalidOperation, "zip_rows: fields must be a list"))?
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                "zip_rows: fields must be a list",
+            )
+        })?
         .collect();
     let mut rows = Vec::new();
-    for row in items
-        .try_iter()
-        .map_err(|_| Error::new(ErrorKind::InvalidOperation, "zip_rows: items must be a list"))?
-    {
+    for row in items.try_iter().map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            "zip_rows: items must be a list",
+        )
+    })? {
         if row.kind() != ValueKind::Seq {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
@@ -213,7 +232,10 @@ mod tests {
     #[test]
     fn digests_match_known_vectors() {
         // RFC 1321 / FIPS 180 test vectors for "abc".
-        assert_eq!(render("{{ 'abc' | md5 }}", context!()), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(
+            render("{{ 'abc' | md5 }}", context!()),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
         assert_eq!(
             render("{{ 'abc' | sha1 }}", context!()),
             "a9993e364706816aba3e25717850c26c9cd0d89d"
@@ -224,18 +246,28 @@ mod tests {
         );
         // RFC 4231 test case 2.
         assert_eq!(
-            render("{{ 'what do ya want for nothing?' | hmac_sha256('Jefe') }}", context!()),
+            render(
+                "{{ 'what do ya want for nothing?' | hmac_sha256('Jefe') }}",
+                context!()
+            ),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         assert_eq!(
-            render("{{ 'what do ya want for nothing?' | hmac_sha1('Jefe', 'hex') }}", context!()),
+            render(
+                "{{ 'what do ya want for nothing?' | hmac_sha1('Jefe', 'hex') }}",
+                context!()
+            ),
             "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
         );
     }
 
     #[test]
     fn undefined_variables_fail_instead_of_rendering_empty() {
-        assert!(environment().render_str("{{ input.nope }}", context!(input => context!())).is_err());
+        assert!(
+            environment()
+                .render_str("{{ input.nope }}", context!(input => context!()))
+                .is_err()
+        );
     }
 
     #[test]
@@ -244,7 +276,10 @@ mod tests {
             "{{ items | zip_rows(fields) | tojson }}",
             context!(items => vec![vec!["000001.SZ", "20240102"]], fields => vec!["ts_code", "trade_date"]),
         );
-        assert_eq!(out, r#"[{"ts_code": "000001.SZ", "trade_date": "20240102"}]"#);
+        assert_eq!(
+            out,
+            r#"[{"ts_code": "000001.SZ", "trade_date": "20240102"}]"#
+        );
     }
 
     #[test]
@@ -259,7 +294,10 @@ mod tests {
         );
         assert!(template_variables("{{ input.x }").is_err());
         assert_eq!(
-            expression_variables("body.code == 0").unwrap().into_iter().collect::<Vec<_>>(),
+            expression_variables("body.code == 0")
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
             vec!["body.code".to_string()]
         );
     }

@@ -43,7 +43,10 @@ impl Project {
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == severity).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
     }
 
     pub fn path_of(&self, diagnostic: &Diagnostic) -> Option<&Path> {
@@ -97,7 +100,10 @@ pub fn validate(paths: &[PathBuf]) -> Result<Project, LoadError> {
                 diagnostics.push(
                     Diagnostic::new(
                         Code::ModelMismatch,
-                        format!("the spec passed the schema but not the model: {}", error.inner()),
+                        format!(
+                            "the spec passed the schema but not the model: {}",
+                            error.inner()
+                        ),
                     )
                     .at(raw.root.value_span(&pointer))
                     .at_pointer(pointer)
@@ -158,7 +164,10 @@ mod tests {
 
     #[test]
     fn serde_paths_become_pointers() {
-        assert_eq!(path_to_pointer("actions[0].request.method"), "/actions/0/request/method");
+        assert_eq!(
+            path_to_pointer("actions[0].request.method"),
+            "/actions/0/request/method"
+        );
         assert_eq!(path_to_pointer("."), "");
     }
 }

@@ -111,10 +111,8 @@ fn options() -> serde_saphyr::Options {
 }
 
 fn parse_on_this_thread(file: FileId, text: &str) -> Result<Node, ParseError> {
-    let raw: Spanned<RawValue> =
-        serde_saphyr::from_str_with_options(text, options()).map_err(|error| {
-            convert_error(file, text, &error)
-        })?;
+    let raw: Spanned<RawValue> = serde_saphyr::from_str_with_options(text, options())
+        .map_err(|error| convert_error(file, text, &error))?;
     Ok(locate(file, text, raw))
 }
 
@@ -174,7 +172,9 @@ fn describe_budget(message: &str) -> String {
     if message.contains("Depth") || message.contains("recursion limit") {
         format!("nesting is deeper than {MAX_DEPTH} levels")
     } else if message.contains("Nodes") || message.contains("Events") {
-        format!("the document has more than {MAX_NODES} nodes (an alias bomb, or a file far larger than any connector)")
+        format!(
+            "the document has more than {MAX_NODES} nodes (an alias bomb, or a file far larger than any connector)"
+        )
     } else if message.contains("Alias") || message.contains("alias") {
         format!("the document uses more than {MAX_ALIASES} aliases or expands them too often")
     } else if message.contains("Documents") {
@@ -230,7 +230,9 @@ fn locate(file: FileId, text: &str, raw: Spanned<RawValue>) -> Node {
         RawValue::UInt(u) => Value::UInt(u),
         RawValue::Float(f) => Value::Float(f),
         RawValue::String(s) => Value::String(s),
-        RawValue::Seq(items) => Value::Seq(items.into_iter().map(|n| locate(file, text, n)).collect()),
+        RawValue::Seq(items) => {
+            Value::Seq(items.into_iter().map(|n| locate(file, text, n)).collect())
+        }
         RawValue::Map(entries) => Value::Map(
             entries
                 .into_iter()
@@ -376,7 +378,10 @@ impl Node {
 
     pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
         match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v)),
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.name == key)
+                .map(|(k, v)| (k, v)),
             _ => None,
         }
     }
@@ -429,7 +434,9 @@ impl Node {
     /// The span of `needle` inside this string, when the string is written
     /// verbatim.
     pub fn sub_span(&self, needle: &str) -> Option<Span> {
-        let Value::String(value) = &self.value else { return None };
+        let Value::String(value) = &self.value else {
+            return None;
+        };
         let start = self.verbatim_start? as usize + value.find(needle)?;
         Some(Span::new(self.span.file, start, start + needle.len()))
     }
@@ -462,8 +469,14 @@ mod tests {
         let text = "app:\n  key: demo\n  id: 7\nlist:\n  - a\n  - b: 1\n";
         let root = parse_str(text).unwrap();
         let (node, key) = root.lookup("/app/key").unwrap();
-        assert_eq!(&text[node.span.start as usize..node.span.end as usize], "demo");
-        assert_eq!(&text[key.unwrap().span.start as usize..key.unwrap().span.end as usize], "key");
+        assert_eq!(
+            &text[node.span.start as usize..node.span.end as usize],
+            "demo"
+        );
+        assert_eq!(
+            &text[key.unwrap().span.start as usize..key.unwrap().span.end as usize],
+            "key"
+        );
         let span = root.key_span("/list/1/b");
         assert_eq!(&text[span.start as usize..span.end as usize], "b");
         assert_eq!(root.to_json()["app"]["id"], 7);
@@ -490,12 +503,23 @@ mod tests {
         let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x,x]\n");
         for (i, c) in "bcdefghij".chars().enumerate() {
             let prev = (b'a' + i as u8) as char;
-            bomb.push_str(&format!("{c}: &{c} [{}]\n", vec![format!("*{prev}"); 10].join(",")));
+            bomb.push_str(&format!(
+                "{c}: &{c} [{}]\n",
+                vec![format!("*{prev}"); 10].join(",")
+            ));
         }
-        assert_eq!(parse_str(&bomb).unwrap_err().kind, ParseErrorKind::ResourceLimit);
+        assert_eq!(
+            parse_str(&bomb).unwrap_err().kind,
+            ParseErrorKind::ResourceLimit
+        );
         let deep = "[".repeat(10_000);
         assert!(parse_str(&deep).is_err());
-        let deep_block: String = (0..10_000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
-        assert_eq!(parse_str(&deep_block).unwrap_err().kind, ParseErrorKind::ResourceLimit);
+        let deep_block: String = (0..10_000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
+        assert_eq!(
+            parse_str(&deep_block).unwrap_err().kind,
+            ParseErrorKind::ResourceLimit
+        );
     }
 }

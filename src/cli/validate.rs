@@ -29,7 +29,9 @@ pub fn run(args: Args) -> Outcome {
         Ok(project) => project,
         Err(error) => {
             eprintln!("error: cannot read {error}");
-            eprintln!("  = help: pass spec files or directories that exist, e.g. `spec validate specs/`");
+            eprintln!(
+                "  = help: pass spec files or directories that exist, e.g. `spec validate specs/`"
+            );
             return Outcome::Failure;
         }
     };
@@ -48,13 +50,19 @@ pub fn run(args: Args) -> Outcome {
     };
     match args.format {
         Format::Human => {
-            eprint!("{}", render::human(&project.sources, &project.diagnostics, stderr_color()));
+            eprint!(
+                "{}",
+                render::human(&project.sources, &project.diagnostics, stderr_color())
+            );
             eprintln!(
                 "checked {} connector(s) in {} file(s): {} error(s), {} warning(s)",
                 summary.connectors, summary.files, summary.errors, summary.warnings
             );
         }
-        Format::Json => print!("{}", render::json(&project.sources, &project.diagnostics, summary)),
+        Format::Json => print!(
+            "{}",
+            render::json(&project.sources, &project.diagnostics, summary)
+        ),
         Format::Github => print!("{}", render::github(&project.sources, &project.diagnostics)),
     }
     if summary.errors > 0 || (args.deny_warnings && summary.warnings > 0) {

@@ -44,7 +44,11 @@ fn suggest_path(fields: &[Field], path: &str) -> Option<String> {
         None if paths.is_empty() => Some("declare the output fields first".to_string()),
         None => Some(format!(
             "output field paths: {}",
-            paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+            paths
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }
@@ -54,19 +58,46 @@ pub(super) fn check(model: &Connector, r: &mut Reporter<'_>) {
     check_auth(&model.auth, r);
     for (i, action) in model.actions.iter().enumerate() {
         let base = format!("/actions/{i}");
-        check_fields(model, &action.input, &format!("{base}/input"), FieldRole::ActionInput, r);
-        check_fields(model, &action.output, &format!("{base}/output"), FieldRole::Output, r);
+        check_fields(
+            model,
+            &action.input,
+            &format!("{base}/input"),
+            FieldRole::ActionInput,
+            r,
+        );
+        check_fields(
+            model,
+            &action.output,
+            &format!("{base}/output"),
+            FieldRole::Output,
+            r,
+        );
     }
     for (i, trigger) in model.triggers.iter().enumerate() {
         let base = format!("/triggers/{i}");
-        check_fields(model, &trigger.input, &format!("{base}/input"), FieldRole::TriggerInput, r);
-        check_fields(model, &trigger.output, &format!("{base}/output"), FieldRole::Output, r);
+        check_fields(
+            model,
+            &trigger.input,
+            &format!("{base}/input"),
+            FieldRole::TriggerInput,
+            r,
+        );
+        check_fields(
+            model,
+            &trigger.output,
+            &format!("{base}/output"),
+            FieldRole::Output,
+            r,
+        );
         for (k, path) in trigger.dedupe.key.iter().enumerate() {
             if find_path(&trigger.output, path).is_none() {
                 r.value(
                     Code::UnknownFieldPath,
                     &format!("{base}/dedupe/key/{k}"),
-                    format!("dedupe key `{path}` is not an output field of trigger `{}`", trigger.key),
+                    format!(
+                        "dedupe key `{path}` is not an output field of trigger `{}`",
+                        trigger.key
+                    ),
                     suggest_path(&trigger.output, path),
                 );
             }
@@ -77,7 +108,10 @@ pub(super) fn check(model: &Connector, r: &mut Reporter<'_>) {
             r.value(
                 Code::UnknownFieldPath,
                 &format!("{base}/order/by"),
-                format!("order field `{}` is not an output field of trigger `{}`", order.by, trigger.key),
+                format!(
+                    "order field `{}` is not an output field of trigger `{}`",
+                    order.by, trigger.key
+                ),
                 suggest_path(&trigger.output, &order.by),
             );
         }
@@ -87,7 +121,10 @@ pub(super) fn check(model: &Connector, r: &mut Reporter<'_>) {
             r.value(
                 Code::UnknownFieldPath,
                 &format!("{base}/cursor/field"),
-                format!("cursor field `{}` is not an output field of trigger `{}`", cursor.field, trigger.key),
+                format!(
+                    "cursor field `{}` is not an output field of trigger `{}`",
+                    cursor.field, trigger.key
+                ),
                 suggest_path(&trigger.output, &cursor.field),
             );
         }
@@ -149,8 +186,14 @@ fn check_auth(auth: &Auth, r: &mut Reporter<'_>) {
                 r.value(
                     Code::AuthConfig,
                     "/auth/key",
-                    format!("`key` is only used by hmac algorithms, not `{}`", serde_plain(&s.algorithm)),
-                    Some("for plain digests put the secret into `string_to_sign` (e.g. `prefix`)".into()),
+                    format!(
+                        "`key` is only used by hmac algorithms, not `{}`",
+                        serde_plain(&s.algorithm)
+                    ),
+                    Some(
+                        "for plain digests put the secret into `string_to_sign` (e.g. `prefix`)"
+                            .into(),
+                    ),
                 );
             }
             if !s.place.value.contains("signature") {
@@ -168,7 +211,10 @@ fn check_auth(auth: &Auth, r: &mut Reporter<'_>) {
                 r.value(
                     Code::AuthConfig,
                     "/auth/string_to_sign/exclude",
-                    format!("the signature parameter `{}` is not excluded from the signed parameters", s.place.name),
+                    format!(
+                        "the signature parameter `{}` is not excluded from the signed parameters",
+                        s.place.name
+                    ),
                     Some(format!("add `{}` to `exclude`", s.place.name)),
                 );
             }
@@ -192,7 +238,13 @@ enum FieldRole {
     Output,
 }
 
-fn check_fields(model: &Connector, fields: &[Field], base: &str, role: FieldRole, r: &mut Reporter<'_>) {
+fn check_fields(
+    model: &Connector,
+    fields: &[Field],
+    base: &str,
+    role: FieldRole,
+    r: &mut Reporter<'_>,
+) {
     let mut seen = BTreeSet::new();
     for (i, field) in fields.iter().enumerate() {
         let pointer = format!("{base}/{i}");
@@ -207,23 +259,37 @@ fn check_fields(model: &Connector, fields: &[Field], base: &str, role: FieldRole
         check_shape(field, &pointer, r);
         check_choices(model, field, &pointer, r);
         if let Some(required_if) = &field.required_if
-            && !fields.iter().any(|f| f.key == required_if.field && f.key != field.key)
+            && !fields
+                .iter()
+                .any(|f| f.key == required_if.field && f.key != field.key)
         {
-            let siblings: Vec<&str> = fields.iter().map(|f| f.key.as_str()).filter(|k| *k != field.key).collect();
+            let siblings: Vec<&str> = fields
+                .iter()
+                .map(|f| f.key.as_str())
+                .filter(|k| *k != field.key)
+                .collect();
             r.value(
                 Code::UnknownFieldPath,
                 &format!("{pointer}/required_if/field"),
-                format!("`required_if` names `{}`, which is not a sibling of `{}`", required_if.field, field.key),
+                format!(
+                    "`required_if` names `{}`, which is not a sibling of `{}`",
+                    required_if.field, field.key
+                ),
                 did_you_mean(&required_if.field, siblings.iter().copied())
                     .map(|c| format!("did you mean `{c}`?"))
-                    .or_else(|| Some("`required_if.field` must be another field at the same level".into())),
+                    .or_else(|| {
+                        Some("`required_if.field` must be another field at the same level".into())
+                    }),
             );
         }
         if field.user_input && role != FieldRole::TriggerInput {
             r.value(
                 Code::UnusedUserInput,
                 &format!("{pointer}/user_input"),
-                format!("`user_input` on field `{}` has no effect outside trigger inputs", field.key),
+                format!(
+                    "`user_input` on field `{}` has no effect outside trigger inputs",
+                    field.key
+                ),
                 Some("remove `user_input`; action inputs are always shown to the user".into()),
             );
         }
@@ -248,7 +314,11 @@ fn check_shape(field: &Field, pointer: &str, r: &mut Reporter<'_>) {
         r.value(
             Code::FieldShape,
             &format!("{pointer}/fields"),
-            format!("field `{}` of type `{}` cannot have sub-fields", field.key, t.as_str()),
+            format!(
+                "field `{}` of type `{}` cannot have sub-fields",
+                field.key,
+                t.as_str()
+            ),
             Some("use `type: group` for a field with sub-fields".into()),
         );
     }
@@ -262,7 +332,10 @@ fn check_shape(field: &Field, pointer: &str, r: &mut Reporter<'_>) {
     }
     let Some(c) = &field.constraints else { return };
     let numeric = matches!(t, FieldType::Integer | FieldType::Number);
-    let textual = matches!(t, FieldType::String | FieldType::Text | FieldType::Date | FieldType::Datetime);
+    let textual = matches!(
+        t,
+        FieldType::String | FieldType::Text | FieldType::Date | FieldType::Datetime
+    );
     let mut misfit = |name: &str, ok: bool, why: &str| {
         if !ok {
             r.value(
@@ -273,22 +346,57 @@ fn check_shape(field: &Field, pointer: &str, r: &mut Reporter<'_>) {
             );
         }
     };
-    misfit("min", c.min.is_none() || numeric, "only integer and number fields have min/max");
-    misfit("max", c.max.is_none() || numeric, "only integer and number fields have min/max");
-    misfit("min_length", c.min_length.is_none() || textual, "only text fields have a length");
-    misfit("max_length", c.max_length.is_none() || textual, "only text fields have a length");
-    misfit("pattern", c.pattern.is_none() || textual, "only text fields match patterns");
-    misfit("min_items", c.min_items.is_none() || field.multiple, "only `multiple: true` fields have items");
-    misfit("max_items", c.max_items.is_none() || field.multiple, "only `multiple: true` fields have items");
-    let inverted = |lo: Option<f64>, hi: Option<f64>| matches!((lo, hi), (Some(lo), Some(hi)) if lo > hi);
+    misfit(
+        "min",
+        c.min.is_none() || numeric,
+        "only integer and number fields have min/max",
+    );
+    misfit(
+        "max",
+        c.max.is_none() || numeric,
+        "only integer and number fields have min/max",
+    );
+    misfit(
+        "min_length",
+        c.min_length.is_none() || textual,
+        "only text fields have a length",
+    );
+    misfit(
+        "max_length",
+        c.max_length.is_none() || textual,
+        "only text fields have a length",
+    );
+    misfit(
+        "pattern",
+        c.pattern.is_none() || textual,
+        "only text fields match patterns",
+    );
+    misfit(
+        "min_items",
+        c.min_items.is_none() || field.multiple,
+        "only `multiple: true` fields have items",
+    );
+    misfit(
+        "max_items",
+        c.max_items.is_none() || field.multiple,
+        "only `multiple: true` fields have items",
+    );
+    let inverted =
+        |lo: Option<f64>, hi: Option<f64>| matches!((lo, hi), (Some(lo), Some(hi)) if lo > hi);
     if inverted(c.min, c.max)
-        || inverted(c.min_length.map(|v| v as f64), c.max_length.map(|v| v as f64))
+        || inverted(
+            c.min_length.map(|v| v as f64),
+            c.max_length.map(|v| v as f64),
+        )
         || inverted(c.min_items.map(|v| v as f64), c.max_items.map(|v| v as f64))
     {
         r.value(
             Code::FieldShape,
             &format!("{pointer}/constraints"),
-            format!("field `{}` has a minimum greater than its maximum", field.key),
+            format!(
+                "field `{}` has a minimum greater than its maximum",
+                field.key
+            ),
             Some("swap the bounds or fix one of them".into()),
         );
     }
@@ -296,11 +404,19 @@ fn check_shape(field: &Field, pointer: &str, r: &mut Reporter<'_>) {
         && let Err(error) = regex::Regex::new(pattern)
     {
         let detail = error.to_string();
-        let last = detail.lines().last().unwrap_or("invalid pattern").trim().to_string();
+        let last = detail
+            .lines()
+            .last()
+            .unwrap_or("invalid pattern")
+            .trim()
+            .to_string();
         r.value(
             Code::FieldShape,
             &format!("{pointer}/constraints/pattern"),
-            format!("pattern of field `{}` is not a valid regular expression: {last}", field.key),
+            format!(
+                "pattern of field `{}` is not a valid regular expression: {last}",
+                field.key
+            ),
             Some("patterns use Rust `regex` syntax (no look-around or backreferences)".into()),
         );
     }
@@ -313,7 +429,11 @@ fn check_choices(model: &Connector, field: &Field, pointer: &str, r: &mut Report
             r.value(
                 Code::DuplicateFieldKey,
                 &format!("{pointer}/choices/{i}/key"),
-                format!("choice `{}` of field `{}` is listed twice", plain(&choice.key), field.key),
+                format!(
+                    "choice `{}` of field `{}` is listed twice",
+                    plain(&choice.key),
+                    field.key
+                ),
                 Some("remove the duplicate choice".into()),
             );
         }
@@ -328,11 +448,19 @@ fn check_choices(model: &Connector, field: &Field, pointer: &str, r: &mut Report
         };
         for value in defaults {
             if !field.choices.iter().any(|c| same_choice(&c.key, value)) {
-                let listed: Vec<String> = field.choices.iter().map(|c| format!("`{}`", plain(&c.key))).collect();
+                let listed: Vec<String> = field
+                    .choices
+                    .iter()
+                    .map(|c| format!("`{}`", plain(&c.key)))
+                    .collect();
                 r.value(
                     Code::DefaultNotInChoices,
                     &format!("{pointer}/default"),
-                    format!("default `{}` of field `{}` is not one of its choices", plain(value), field.key),
+                    format!(
+                        "default `{}` of field `{}` is not one of its choices",
+                        plain(value),
+                        field.key
+                    ),
                     Some(format!("choices are {}", listed.join(", "))),
                 );
             }
@@ -342,17 +470,28 @@ fn check_choices(model: &Connector, field: &Field, pointer: &str, r: &mut Report
         r.value(
             Code::DynamicChoices,
             &format!("{pointer}/dynamic_choices"),
-            format!("field `{}` has both static `choices` and `dynamic_choices`", field.key),
+            format!(
+                "field `{}` has both static `choices` and `dynamic_choices`",
+                field.key
+            ),
             Some("keep one of them".into()),
         );
     }
-    let Some(dynamic) = &field.dynamic_choices else { return };
+    let Some(dynamic) = &field.dynamic_choices else {
+        return;
+    };
     let source_output = model
         .actions
         .iter()
         .find(|a| a.key == dynamic.from)
         .map(|a| &a.output)
-        .or_else(|| model.triggers.iter().find(|t| t.key == dynamic.from).map(|t| &t.output));
+        .or_else(|| {
+            model
+                .triggers
+                .iter()
+                .find(|t| t.key == dynamic.from)
+                .map(|t| &t.output)
+        });
     let Some(output) = source_output else {
         let keys: Vec<&str> = model
             .actions

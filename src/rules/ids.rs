@@ -20,11 +20,14 @@ pub(super) fn check_across(subjects: &[Subject<'_>], out: &mut Vec<Diagnostic>) 
         let id_span = subject.root.value_span("/app/id");
         if let Some(first) = app_ids.get(&app.id) {
             out.push(
-                Diagnostic::new(Code::DuplicateAppId, format!("app id {} is already used by another spec", app.id))
-                    .at(id_span)
-                    .at_pointer("/app/id")
-                    .related(*first, "first used here")
-                    .help("every connector needs its own reserved app id"),
+                Diagnostic::new(
+                    Code::DuplicateAppId,
+                    format!("app id {} is already used by another spec", app.id),
+                )
+                .at(id_span)
+                .at_pointer("/app/id")
+                .related(*first, "first used here")
+                .help("every connector needs its own reserved app id"),
             );
         } else {
             app_ids.insert(app.id, id_span);
@@ -47,14 +50,13 @@ pub(super) fn check_across(subjects: &[Subject<'_>], out: &mut Vec<Diagnostic>) 
             .iter()
             .enumerate()
             .map(|(i, a)| (format!("/actions/{i}"), a.id, format!("action `{}`", a.key)))
-            .chain(
-                subject
-                    .model
-                    .triggers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| (format!("/triggers/{i}"), t.id, format!("trigger `{}`", t.key))),
-            );
+            .chain(subject.model.triggers.iter().enumerate().map(|(i, t)| {
+                (
+                    format!("/triggers/{i}"),
+                    t.id,
+                    format!("trigger `{}`", t.key),
+                )
+            }));
         for (pointer, id, what) in items {
             let pointer = format!("{pointer}/id");
             let span = subject.root.value_span(&pointer);
@@ -67,7 +69,9 @@ pub(super) fn check_across(subjects: &[Subject<'_>], out: &mut Vec<Diagnostic>) 
                     .at(span)
                     .at_pointer(pointer)
                     .related(*first, "first used here")
-                    .help("action and trigger ids are the platform's primary keys; reserve a new one"),
+                    .help(
+                        "action and trigger ids are the platform's primary keys; reserve a new one",
+                    ),
                 );
             } else {
                 action_ids.insert(id, (span, what));

@@ -41,7 +41,14 @@ impl Reporter<'_> {
     /// Reports a problem with `needle` inside the string at `pointer`:
     /// the caret lands on the needle when the scalar is written plainly
     /// (no escapes), else on the whole value.
-    pub fn within(&mut self, code: Code, pointer: &str, needle: &str, message: String, help: Option<String>) {
+    pub fn within(
+        &mut self,
+        code: Code,
+        pointer: &str,
+        needle: &str,
+        message: String,
+        help: Option<String>,
+    ) {
         let span = self
             .root
             .lookup(pointer)

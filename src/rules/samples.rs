@@ -38,7 +38,9 @@ pub(super) fn check(model: &Connector, r: &mut Reporter<'_>) {
                     Code::SampleMissing,
                     &pointer,
                     format!("trigger `{}` has no sample data", trigger.key),
-                    Some("give one realistic (fake) record, shaped like the trigger's output".into()),
+                    Some(
+                        "give one realistic (fake) record, shaped like the trigger's output".into(),
+                    ),
                 );
                 continue;
             }
@@ -47,7 +49,9 @@ pub(super) fn check(model: &Connector, r: &mut Reporter<'_>) {
                     Code::SampleMissing,
                     &pointer,
                     format!("the sample of trigger `{}` is empty", trigger.key),
-                    Some("give one realistic (fake) record, shaped like the trigger's output".into()),
+                    Some(
+                        "give one realistic (fake) record, shaped like the trigger's output".into(),
+                    ),
                 );
                 continue;
             }
@@ -56,7 +60,10 @@ pub(super) fn check(model: &Connector, r: &mut Reporter<'_>) {
                 r.value(
                     Code::SampleMismatch,
                     &pointer,
-                    format!("the sample of trigger `{}` must be one record (a mapping)", trigger.key),
+                    format!(
+                        "the sample of trigger `{}` must be one record (a mapping)",
+                        trigger.key
+                    ),
                     Some("write the keys of one record directly under `sample:`".into()),
                 );
                 continue;
@@ -68,8 +75,13 @@ pub(super) fn check(model: &Connector, r: &mut Reporter<'_>) {
                 r.value(
                     Code::SampleMismatch,
                     &pointer,
-                    format!("the sample of trigger `{}` lacks the dedupe key `{path}`", trigger.key),
-                    Some(format!("add `{path}` to the sample; every record must carry its dedupe key")),
+                    format!(
+                        "the sample of trigger `{}` lacks the dedupe key `{path}`",
+                        trigger.key
+                    ),
+                    Some(format!(
+                        "add `{path}` to the sample; every record must carry its dedupe key"
+                    )),
                 );
             }
         }
@@ -126,7 +138,10 @@ fn conform_field(value: &Value, field: &Field, pointer: &str, r: &mut Reporter<'
             r.value(
                 Code::SampleMismatch,
                 pointer,
-                format!("required output field `{}` is null in the sample", field.key),
+                format!(
+                    "required output field `{}` is null in the sample",
+                    field.key
+                ),
                 None,
             );
         }
@@ -137,7 +152,11 @@ fn conform_field(value: &Value, field: &Field, pointer: &str, r: &mut Reporter<'
             r.value(
                 Code::SampleMismatch,
                 pointer,
-                format!("output field `{}` is a list (`multiple: true`), found {}", field.key, kind(value)),
+                format!(
+                    "output field `{}` is a list (`multiple: true`), found {}",
+                    field.key,
+                    kind(value)
+                ),
                 Some("write the sample value as a YAML list".into()),
             );
             return;
@@ -156,9 +175,11 @@ fn conform_single(value: &Value, field: &Field, pointer: &str, r: &mut Reporter<
             conform(value, &field.fields, pointer, r);
             return;
         }
-        FieldType::String | FieldType::Text | FieldType::Date | FieldType::Datetime | FieldType::File => {
-            value.is_string()
-        }
+        FieldType::String
+        | FieldType::Text
+        | FieldType::Date
+        | FieldType::Datetime
+        | FieldType::File => value.is_string(),
         FieldType::Integer => value.is_i64() || value.is_u64(),
         FieldType::Number => value.is_number(),
         FieldType::Boolean => value.is_boolean(),
@@ -176,9 +197,11 @@ fn conform_single(value: &Value, field: &Field, pointer: &str, r: &mut Reporter<
             ),
             Some(match (field.field_type, value) {
                 (FieldType::String | FieldType::Text, Value::Number(_)) => {
-                    "quote the value, or change the field's type if the API really returns a number".into()
+                    "quote the value, or change the field's type if the API really returns a number"
+                        .into()
                 }
-                _ => "make the sample match what the API returns, and the field type match both".into(),
+                _ => "make the sample match what the API returns, and the field type match both"
+                    .into(),
             }),
         );
     }

@@ -20,7 +20,14 @@ const PAGE_KEYS: &[&str] = &["number", "size", "offset", "limit", "cursor"];
 const REQUEST_KEYS: &[&str] = &["method", "url", "path", "query", "headers", "body"];
 const SESSION_KEYS: &[&str] = &["token"];
 /// Variables whose contents come from the API and are not checked.
-const OPEN: &[&str] = &["body", "headers", "status", "timestamp", "nonce", "signature"];
+const OPEN: &[&str] = &[
+    "body",
+    "headers",
+    "status",
+    "timestamp",
+    "nonce",
+    "signature",
+];
 
 /// What a template may read.
 #[derive(Clone)]
@@ -59,12 +66,23 @@ pub(super) fn check(model: &Connector, r: &mut Reporter<'_>) {
         config_keys: model.config.keys().map(String::as_str).collect(),
         state_keys: vec![],
     };
-    let mut checker = Checker { r, reads_page: false };
-    checker.template("/app/base_url", &model.app.base_url, &base.with(&["auth", "config"]));
+    let mut checker = Checker {
+        r,
+        reads_page: false,
+    };
+    checker.template(
+        "/app/base_url",
+        &model.app.base_url,
+        &base.with(&["auth", "config"]),
+    );
     checker.auth(&model.auth, &base);
 
     if let Some(connection) = &model.connection {
-        checker.request("/connection/test", &connection.test, &base.with(REQUEST_SCOPE));
+        checker.request(
+            "/connection/test",
+            &connection.test,
+            &base.with(REQUEST_SCOPE),
+        );
         if let Some(rule) = &connection.response {
             checker.response("/connection/response", rule, &base.with(RESPONSE_SCOPE));
         }
@@ -86,7 +104,10 @@ pub(super) fn check(model: &Connector, r: &mut Reporter<'_>) {
         let mut scope = base.with(&["input", "auth", "config", "now"]);
         scope.input = &action.input;
         checker.request(&format!("{pointer}/request"), &action.request, &scope);
-        let response_scope = Scope { names: RESPONSE_SCOPE.to_vec(), ..scope.clone() };
+        let response_scope = Scope {
+            names: RESPONSE_SCOPE.to_vec(),
+            ..scope.clone()
+        };
         if let Some(rule) = &action.response {
             checker.response(&format!("{pointer}/response"), rule, &response_scope);
         }
@@ -111,42 +132,82 @@ pub(super) fn check(model: &Connector, r: &mut Reporter<'_>) {
         checker.reads_page = false;
         checker.request(&format!("{pointer}/request"), &trigger.request, &scope);
         let reads_page = checker.reads_page;
-        let response_scope = Scope { names: RESPONSE_SCOPE.to_vec(), ..scope.clone() };
+        let response_scope = Scope {
+            names: RESPONSE_SCOPE.to_vec(),
+            ..scope.clone()
+        };
         if let Some(rule) = &trigger.response {
             checker.response(&format!("{pointer}/response"), rule, &response_scope);
         }
-        checker.expression(&format!("{pointer}/records"), &trigger.records, &response_scope);
+        checker.expression(
+            &format!("{pointer}/records"),
+            &trigger.records,
+            &response_scope,
+        );
         if let Some(cursor) = &trigger.cursor
             && let Some(initial) = &cursor.initial
         {
-            checker.template(&format!("{pointer}/cursor/initial"), initial, &scope.with(&["input", "config", "now"]));
+            checker.template(
+                &format!("{pointer}/cursor/initial"),
+                initial,
+                &scope.with(&["input", "config", "now"]),
+            );
         }
-        let Some(pagination) = &trigger.pagination else { continue };
+        let Some(pagination) = &trigger.pagination else {
+            continue;
+        };
         let mut page_scope = response_scope.clone();
         page_scope.names.push("page");
         let (has_more, needs_page_vars) = match pagination {
-            Pagination::PageNumber { has_more, .. } | Pagination::Offset { has_more, .. } => (has_more.as_ref(), true),
-            Pagination::Cursor { next_cursor, has_more, .. } => {
-                checker.expression(&format!("{pointer}/pagination/next_cursor"), next_cursor, &page_scope);
+            Pagination::PageNumber { has_more, .. } | Pagination::Offset { has_more, .. } => {
+                (has_more.as_ref(), true)
+            }
+            Pagination::Cursor {
+                next_cursor,
+                has_more,
+                ..
+            } => {
+                checker.expression(
+                    &format!("{pointer}/pagination/next_cursor"),
+                    next_cursor,
+                    &page_scope,
+                );
                 (has_more.as_ref(), true)
             }
             Pagination::NextLink { next_url, .. } => {
-                checker.expression(&format!("{pointer}/pagination/next_url"), next_url, &page_scope);
+                checker.expression(
+                    &format!("{pointer}/pagination/next_url"),
+                    next_url,
+                    &page_scope,
+                );
                 (None, false)
             }
             Pagination::LinkHeader { .. } => (None, false),
         };
         if let Some(has_more) = has_more {
-            checker.expression(&format!("{pointer}/pagination/has_more"), has_more, &page_scope);
+            checker.expression(
+                &format!("{pointer}/pagination/has_more"),
+                has_more,
+                &page_scope,
+            );
         }
         if needs_page_vars && !reads_page {
             checker.r.value(
                 Code::PaginationUnused,
                 &format!("{pointer}/pagination"),
-                format!("trigger `{}` is paginated but its request never reads `page`", trigger.key),
+                format!(
+                    "trigger `{}` is paginated but its request never reads `page`",
+                    trigger.key
+                ),
                 Some(match pagination {
-                    Pagination::PageNumber { .. } => "pass `{{ page.number }}` (and `{{ page.size }}`) in the query or body".into(),
-                    Pagination::Offset { .. } => "pass `{{ page.offset }}` and `{{ page.limit }}` in the query or body".into(),
+                    Pagination::PageNumber { .. } => {
+                        "pass `{{ page.number }}` (and `{{ page.size }}`) in the query or body"
+                            .into()
+                    }
+                    Pagination::Offset { .. } => {
+                        "pass `{{ page.offset }}` and `{{ page.limit }}` in the query or body"
+                            .into()
+                    }
                     _ => "pass `{{ page.cursor }}` in the query or body".into(),
                 }),
             );
@@ -167,7 +228,11 @@ impl Checker<'_, '_> {
             Auth::None {} => {}
             Auth::ApiKey(a) => {
                 for (i, p) in a.place.iter().enumerate() {
-                    self.template(&format!("/auth/place/{i}/value"), &p.value, &base.with(REQUEST_SCOPE));
+                    self.template(
+                        &format!("/auth/place/{i}/value"),
+                        &p.value,
+                        &base.with(REQUEST_SCOPE),
+                    );
                 }
             }
             Auth::Basic(b) => {
@@ -192,7 +257,11 @@ impl Checker<'_, '_> {
                     self.template(&format!("/auth/token_params/{}", token(k)), v, &plain);
                 }
                 if let Some(when) = o.token_expired.as_ref().and_then(|t| t.when.as_ref()) {
-                    self.expression("/auth/token_expired/when", when, &base.with(&["status", "headers", "body"]));
+                    self.expression(
+                        "/auth/token_expired/when",
+                        when,
+                        &base.with(&["status", "headers", "body"]),
+                    );
                 }
                 for (i, p) in o.place.iter().enumerate() {
                     self.template(&format!("/auth/place/{i}/value"), &p.value, &plain);
@@ -209,7 +278,11 @@ impl Checker<'_, '_> {
                     self.expression("/auth/expires_in", expires, &response);
                 }
                 for (i, p) in s.place.iter().enumerate() {
-                    self.template(&format!("/auth/place/{i}/value"), &p.value, &base.with(&["auth", "config", "session"]));
+                    self.template(
+                        &format!("/auth/place/{i}/value"),
+                        &p.value,
+                        &base.with(&["auth", "config", "session"]),
+                    );
                 }
             }
             Auth::Signature(s) => {
@@ -246,13 +319,18 @@ impl Checker<'_, '_> {
         }
         match &request.body {
             None => {}
-            Some(Body::Json { content }) => self.json(&format!("{pointer}/body/content"), content, scope),
+            Some(Body::Json { content }) => {
+                self.json(&format!("{pointer}/body/content"), content, scope)
+            }
             Some(Body::Form { fields }) => {
                 for (k, v) in fields {
                     self.template(&format!("{pointer}/body/fields/{}", token(k)), v, scope);
                 }
             }
-            Some(Body::Raw { content_type, content }) => {
+            Some(Body::Raw {
+                content_type,
+                content,
+            }) => {
                 self.template(&format!("{pointer}/body/content_type"), content_type, scope);
                 self.template(&format!("{pointer}/body/content"), content, scope);
             }
@@ -330,14 +408,20 @@ impl Checker<'_, '_> {
             pointer,
             format!("{what} does not parse: {}", error.message),
             Some(if what == "expression" {
-                "expressions are minijinja expressions without `{{ }}`, e.g. `body.code == 0`".into()
+                "expressions are minijinja expressions without `{{ }}`, e.g. `body.code == 0`"
+                    .into()
             } else {
                 "templates are minijinja: `{{ variable }}`, `{% if %}...{% endif %}`".into()
             }),
         );
     }
 
-    fn variables(&mut self, pointer: &str, vars: impl IntoIterator<Item = String>, scope: &Scope<'_>) {
+    fn variables(
+        &mut self,
+        pointer: &str,
+        vars: impl IntoIterator<Item = String>,
+        scope: &Scope<'_>,
+    ) {
         for var in vars {
             let mut steps = var.split('.');
             let top = steps.next().unwrap_or_default();
@@ -350,15 +434,28 @@ impl Checker<'_, '_> {
                     Some(close) => format!("did you mean `{close}`?"),
                     None => format!(
                         "available here: {}",
-                        scope.names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                        scope
+                            .names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 };
                 let help = match top {
-                    "page" => "`page` exists only in the request of a trigger with `pagination`".to_string(),
-                    "input" => "`input` exists only in action and trigger requests and responses".to_string(),
+                    "page" => "`page` exists only in the request of a trigger with `pagination`"
+                        .to_string(),
+                    "input" => "`input` exists only in action and trigger requests and responses"
+                        .to_string(),
                     _ => help,
                 };
-                self.r.within(Code::UnknownVariable, pointer, top, format!("unknown variable `{top}`"), Some(help));
+                self.r.within(
+                    Code::UnknownVariable,
+                    pointer,
+                    top,
+                    format!("unknown variable `{top}`"),
+                    Some(help),
+                );
                 continue;
             }
             let Some(second) = second else { continue };
@@ -380,13 +477,19 @@ impl Checker<'_, '_> {
             let Some((keys, what)) = known else { continue };
             if !keys.contains(&second) {
                 let help = match (top, second) {
-                    ("state", "cursor") => "declare `cursor:` on the trigger to carry a value between polls".to_string(),
+                    ("state", "cursor") => {
+                        "declare `cursor:` on the trigger to carry a value between polls"
+                            .to_string()
+                    }
                     _ => match did_you_mean(second, keys.iter().copied()) {
                         Some(close) => format!("did you mean `{top}.{close}`?"),
                         None if keys.is_empty() => format!("no {what}s are declared"),
                         None => format!(
                             "known: {}",
-                            keys.iter().map(|k| format!("`{top}.{k}`")).collect::<Vec<_>>().join(", ")
+                            keys.iter()
+                                .map(|k| format!("`{top}.{k}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     },
                 };
@@ -420,7 +523,10 @@ impl Checker<'_, '_> {
                     None if keys.is_empty() => "declare it under `input:`".to_string(),
                     None => format!(
                         "fields here: {}",
-                        keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                        keys.iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 };
                 self.r.within(

@@ -518,7 +518,11 @@ fn symlink_loop_without_specs_terminates() {
     std::os::unix::fs::symlink("a", dir.path().join("loop/a/self")).expect("symlink");
     let run = validate_at(dir.path(), &["loop"]);
     run.expect_code(2);
-    assert!(run.stderr.starts_with("error: no specs found in loop\n"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: no specs found in loop\n"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A `.yaml` symlink that points at itself cannot be read: an I/O error.
@@ -548,7 +552,11 @@ fn directory_without_specs_is_a_usage_error() {
     let run = validate_at(dir.path(), &["specs"]);
     run.expect_code(2);
     assert_eq!(run.stdout, "");
-    assert!(run.stderr.starts_with("error: no specs found in specs\n"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: no specs found in specs\n"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -9,7 +9,9 @@ fn repo() -> PathBuf {
 /// The commands in the README's "Two commands" block, in order.
 fn readme_commands() -> Vec<String> {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let start = readme.find("<!-- commands -->").expect("README marks its commands block");
+    let start = readme
+        .find("<!-- commands -->")
+        .expect("README marks its commands block");
     let block = &readme[start..];
     let fence = block.find("```sh").expect("commands are in a sh block") + "```sh".len();
     let end = block[fence..].find("```").unwrap() + fence;
@@ -34,7 +36,8 @@ fn ci_runs_the_readme_test_command() {
     // CI adds --locked so a stale Cargo.lock fails instead of resolving anew.
     let locked = test_command.replacen("cargo test", "cargo test --locked", 1);
     assert!(
-        ci.lines().any(|l| l.trim() == test_command || l.trim() == locked),
+        ci.lines()
+            .any(|l| l.trim() == test_command || l.trim() == locked),
         ".ci/run must run the README's test command `{test_command}`"
     );
 }

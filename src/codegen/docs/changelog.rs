@@ -123,11 +123,10 @@ pub fn by_app(files: &[ChangelogFile]) -> Result<BTreeMap<String, Vec<Release>>,
     files.sort_by(|a, b| natural_cmp(&b.release, &a.release));
     let mut out: BTreeMap<String, Vec<Release>> = BTreeMap::new();
     for file in files {
-        let report: Report =
-            serde_json::from_str(&file.contents).map_err(|e| ChangelogError {
-                path: display_path(&file.path),
-                message: e.to_string(),
-            })?;
+        let report: Report = serde_json::from_str(&file.contents).map_err(|e| ChangelogError {
+            path: display_path(&file.path),
+            message: e.to_string(),
+        })?;
         let mut apps: BTreeMap<&str, (Vec<Entry>, Vec<Entry>)> = BTreeMap::new();
         for change in &report.changes {
             apps.entry(&change.app).or_default().1.push(entry(change));
@@ -190,7 +189,10 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
             (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
                 let da = a.len() - a.trim_start_matches(|c: char| c.is_ascii_digit()).len();
                 let db = b.len() - b.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-                let (na, nb) = (a[..da].trim_start_matches('0'), b[..db].trim_start_matches('0'));
+                let (na, nb) = (
+                    a[..da].trim_start_matches('0'),
+                    b[..db].trim_start_matches('0'),
+                );
                 let order = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
                 if order != Ordering::Equal {
                     return order;
@@ -255,6 +257,9 @@ mod tests {
             contents: "[1, 2]".to_string(),
         };
         let error = by_app(&[file]).unwrap_err().to_string();
-        assert!(error.starts_with("changelog/v2.json: not a `spec diff --format json` report"), "{error}");
+        assert!(
+            error.starts_with("changelog/v2.json: not a `spec diff --format json` report"),
+            "{error}"
+        );
     }
 }

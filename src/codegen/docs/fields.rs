@@ -48,8 +48,9 @@ impl Words {
 /// `given` (language tag, text; spec order) as HTML for a site in
 /// `languages`: each site language sees its own text, else the English,
 /// else the first. When every language sees the same string it is written
-/// once, plain; otherwise each variant is a `<span lang data-l>` whose
-/// `data-l` lists the site languages it is shown for.
+/// once, plain; otherwise each variant is a `<span lang>`, with `data-l`
+/// listing the site languages it is shown for when that is more than its
+/// own (a fallback).
 pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String) {
     let Some(first) = given.first() else {
         return;
@@ -81,16 +82,22 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
         }
         out.push_str("<span lang=\"");
         escape_html(lang, out);
-        out.push_str("\" data-l=\"");
-        let mut sep = "";
-        for (li, l) in languages.iter().enumerate().take(64) {
-            if bits & (1 << li) != 0 {
-                out.push_str(sep);
-                escape_html(l, out);
-                sep = " ";
+        out.push('"');
+        // `data-l` only when the text also stands in for other languages.
+        let own = languages.iter().position(|l| l == lang).filter(|&i| i < 64);
+        if own.is_none_or(|i| *bits != 1 << i) {
+            out.push_str(" data-l=\"");
+            let mut sep = "";
+            for (li, l) in languages.iter().enumerate().take(64) {
+                if bits & (1 << li) != 0 {
+                    out.push_str(sep);
+                    escape_html(l, out);
+                    sep = " ";
+                }
             }
+            out.push('"');
         }
-        out.push_str("\">");
+        out.push('>');
         html_inline(text, out);
         out.push_str("</span>");
     }
@@ -174,10 +181,18 @@ fn html_rows(fields: &[Field], parent: &str, place: &Place<'_>, words: &Words, o
         escape_html(&f.key, out);
         out.push_str("</code>");
         if f.required {
-            let _ = write!(out, " <span class=\"badge badge-req\">{}</span>", words.ui("required"));
+            let _ = write!(
+                out,
+                " <span class=\"badge badge-req\">{}</span>",
+                words.ui("required")
+            );
         }
         if f.user_input {
-            let _ = write!(out, " <span class=\"badge\">{}</span>", words.ui("user_input"));
+            let _ = write!(
+                out,
+                " <span class=\"badge\">{}</span>",
+                words.ui("user_input")
+            );
         }
         if let Some(label) = &f.label {
             out.push_str("<div class=\"f-label\">");
@@ -188,7 +203,11 @@ fn html_rows(fields: &[Field], parent: &str, place: &Place<'_>, words: &Words, o
         out.push_str(f.field_type.as_str());
         out.push_str("</code>");
         if f.multiple {
-            let _ = write!(out, " <span class=\"badge badge-list\">{}</span>", words.ui("list"));
+            let _ = write!(
+                out,
+                " <span class=\"badge badge-list\">{}</span>",
+                words.ui("list")
+            );
         }
         out.push_str("</td>\n<td class=\"f-details\">");
         details_html(f, place, words, out);
@@ -217,12 +236,20 @@ fn details_html(f: &Field, place: &Place<'_>, words: &Words, out: &mut String) {
         out.push_str("</p>");
     }
     if let Some(default) = &f.default {
-        let _ = write!(out, "<p><span class=\"k\">{}</span> <code>", words.ui("default"));
+        let _ = write!(
+            out,
+            "<p><span class=\"k\">{}</span> <code>",
+            words.ui("default")
+        );
         escape_html(&display_json(default), out);
         out.push_str("</code></p>");
     }
     if let Some(placeholder) = &f.placeholder {
-        let _ = write!(out, "<p><span class=\"k\">{}</span> ", words.ui("placeholder"));
+        let _ = write!(
+            out,
+            "<p><span class=\"k\">{}</span> ",
+            words.ui("placeholder")
+        );
         words.html(placeholder, out);
         out.push_str("</p>");
     }
@@ -238,7 +265,11 @@ fn details_html(f: &Field, place: &Place<'_>, words: &Words, out: &mut String) {
         out.push_str("</ul>");
     }
     if let Some(d) = &f.dynamic_choices {
-        let _ = write!(out, "<p><span class=\"k\">{}</span> ", words.ui("choices_from"));
+        let _ = write!(
+            out,
+            "<p><span class=\"k\">{}</span> ",
+            words.ui("choices_from")
+        );
         let target = place.operations.iter().find(|(k, _)| *k == d.from);
         if let Some((_, anchor)) = target {
             out.push_str("<a href=\"#");
@@ -260,7 +291,11 @@ fn details_html(f: &Field, place: &Place<'_>, words: &Words, out: &mut String) {
     if let Some(c) = &f.constraints {
         let list = constraints(c);
         if !list.is_empty() {
-            let _ = write!(out, "<p class=\"constraints\"><span class=\"k\">{}</span> ", words.ui("constraints"));
+            let _ = write!(
+                out,
+                "<p class=\"constraints\"><span class=\"k\">{}</span> ",
+                words.ui("constraints")
+            );
             for (i, text) in list.iter().enumerate() {
                 if i > 0 {
                     out.push_str("; ");
@@ -279,7 +314,9 @@ fn details_html(f: &Field, place: &Place<'_>, words: &Words, out: &mut String) {
 
 /// The Markdown table of `fields`.
 pub fn md_table(fields: &[Field], out: &mut String) {
-    out.push_str("| field | type | required | description |\n| ----- | ---- | -------- | ----------- |\n");
+    out.push_str(
+        "| field | type | required | description |\n| ----- | ---- | -------- | ----------- |\n",
+    );
     md_rows(fields, 0, out);
 }
 
@@ -432,12 +469,22 @@ fn number(n: f64) -> String {
 
 fn range(min: Option<String>, max: Option<String>, unit_en: &str, unit_zh: &str) -> Option<Text> {
     Some(match (min, max) {
-        (Some(a), Some(b)) if a == b => {
-            both(format!("exactly {a}{unit_en}"), format!("恰好 {a}{unit_zh}"))
-        }
-        (Some(a), Some(b)) => both(format!("{a} to {b}{unit_en}"), format!("{a} 到 {b}{unit_zh}")),
-        (Some(a), None) => both(format!("at least {a}{unit_en}"), format!("至少 {a}{unit_zh}")),
-        (None, Some(b)) => both(format!("at most {b}{unit_en}"), format!("最多 {b}{unit_zh}")),
+        (Some(a), Some(b)) if a == b => both(
+            format!("exactly {a}{unit_en}"),
+            format!("恰好 {a}{unit_zh}"),
+        ),
+        (Some(a), Some(b)) => both(
+            format!("{a} to {b}{unit_en}"),
+            format!("{a} 到 {b}{unit_zh}"),
+        ),
+        (Some(a), None) => both(
+            format!("at least {a}{unit_en}"),
+            format!("至少 {a}{unit_zh}"),
+        ),
+        (None, Some(b)) => both(
+            format!("at most {b}{unit_en}"),
+            format!("最多 {b}{unit_zh}"),
+        ),
         (None, None) => return None,
     })
 }
@@ -481,12 +528,18 @@ mod tests {
         let langs = ["en", "zh", "zh-TW"];
         assert_eq!(
             html(&[("en", "Hello"), ("zh", "你好")], &langs),
-            "<span lang=\"en\" data-l=\"en zh-TW\">Hello</span><span lang=\"zh\" data-l=\"zh\">你好</span>"
+            "<span lang=\"en\" data-l=\"en zh-TW\">Hello</span><span lang=\"zh\">你好</span>"
         );
-        assert_eq!(html(&[("en", "Shopify"), ("zh", "Shopify")], &langs), "Shopify");
+        assert_eq!(
+            html(&[("en", "Shopify"), ("zh", "Shopify")], &langs),
+            "Shopify"
+        );
         assert_eq!(html(&[("zh", "只有中文")], &langs), "只有中文");
         assert_eq!(html(&[("zh", "中文"), ("en", "<b>")], &["en"]), "&lt;b&gt;");
-        assert_eq!(html(&[("", "plain `code`")], &langs), "plain <code>code</code>");
+        assert_eq!(
+            html(&[("", "plain `code`")], &langs),
+            "plain <code>code</code>"
+        );
     }
 
     #[test]
@@ -506,6 +559,9 @@ mod tests {
         };
         let texts = constraints(&c);
         let words: Vec<&str> = texts.iter().map(|t| t.get("en")).collect();
-        assert_eq!(words, ["at least 0", "at most 50 characters", "1 to 500 items"]);
+        assert_eq!(
+            words,
+            ["at least 0", "at most 50 characters", "1 to 500 items"]
+        );
     }
 }

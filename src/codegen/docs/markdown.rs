@@ -127,10 +127,10 @@ fn list_item(line: &str) -> Option<(bool, &str)> {
         return Some((false, rest));
     }
     let digits = line.len() - line.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-    if digits > 0 {
-        if let Some(rest) = line[digits..].strip_prefix(". ") {
-            return Some((true, rest));
-        }
+    if digits > 0
+        && let Some(rest) = line[digits..].strip_prefix(". ")
+    {
+        return Some((true, rest));
     }
     None
 }
@@ -210,20 +210,18 @@ pub fn inline(text: &str, out: &mut String) {
                     }
                 }
             }
-            '*' if chars.get(i + 1) == Some(&'*') => {
-                match find(&chars, i + 2, &['*', '*']) {
-                    Some(end) => {
-                        out.push_str("<strong>");
-                        inline(&chars[i + 2..end].iter().collect::<String>(), out);
-                        out.push_str("</strong>");
-                        i = end + 2;
-                    }
-                    None => {
-                        out.push_str("**");
-                        i += 2;
-                    }
+            '*' if chars.get(i + 1) == Some(&'*') => match find(&chars, i + 2, &['*', '*']) {
+                Some(end) => {
+                    out.push_str("<strong>");
+                    inline(&chars[i + 2..end].iter().collect::<String>(), out);
+                    out.push_str("</strong>");
+                    i = end + 2;
                 }
-            }
+                None => {
+                    out.push_str("**");
+                    i += 2;
+                }
+            },
             '*' if chars.get(i + 1).is_some_and(|c| !c.is_whitespace()) => {
                 match find(&chars, i + 1, &['*']) {
                     Some(end) => {
@@ -239,9 +237,8 @@ pub fn inline(text: &str, out: &mut String) {
                 }
             }
             '[' => {
-                let link = find(&chars, i + 1, &[']', '(']).and_then(|mid| {
-                    find(&chars, mid + 2, &[')']).map(|end| (mid, end))
-                });
+                let link = find(&chars, i + 1, &[']', '('])
+                    .and_then(|mid| find(&chars, mid + 2, &[')']).map(|end| (mid, end)));
                 match link {
                     Some((mid, end)) => {
                         let label: String = chars[i + 1..mid].iter().collect();
@@ -269,8 +266,7 @@ pub fn inline(text: &str, out: &mut String) {
 
 /// The index of the first occurrence of `pattern` at or after `from`.
 fn find(chars: &[char], from: usize, pattern: &[char]) -> Option<usize> {
-    (from..chars.len().saturating_sub(pattern.len() - 1))
-        .find(|&j| chars[j..].starts_with(pattern))
+    (from..chars.len().saturating_sub(pattern.len() - 1)).find(|&j| chars[j..].starts_with(pattern))
 }
 
 /// A heading's id: lowercase letters, digits and `_`, words joined by `-`.

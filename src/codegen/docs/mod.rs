@@ -50,17 +50,47 @@ pub const DOCS_DIR: &str = "docs";
 /// directory may replace any of them, and add partials whose names start
 /// with `_` for its own templates to include.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../../templates/docs/base.html")),
-    ("_request.html", include_str!("../../../templates/docs/_request.html")),
-    ("_response.html", include_str!("../../../templates/docs/_response.html")),
-    ("index.html", include_str!("../../../templates/docs/index.html")),
-    ("connector.html", include_str!("../../../templates/docs/connector.html")),
-    ("tables.html", include_str!("../../../templates/docs/tables.html")),
+    (
+        "base.html",
+        include_str!("../../../templates/docs/base.html"),
+    ),
+    (
+        "_request.html",
+        include_str!("../../../templates/docs/_request.html"),
+    ),
+    (
+        "_response.html",
+        include_str!("../../../templates/docs/_response.html"),
+    ),
+    (
+        "index.html",
+        include_str!("../../../templates/docs/index.html"),
+    ),
+    (
+        "connector.html",
+        include_str!("../../../templates/docs/connector.html"),
+    ),
+    (
+        "tables.html",
+        include_str!("../../../templates/docs/tables.html"),
+    ),
     ("index.md", include_str!("../../../templates/docs/index.md")),
-    ("connector.md", include_str!("../../../templates/docs/connector.md")),
-    ("sitemap.xml", include_str!("../../../templates/docs/sitemap.xml")),
-    ("assets/style.css", include_str!("../../../templates/docs/assets/style.css")),
-    ("assets/app.js", include_str!("../../../templates/docs/assets/app.js")),
+    (
+        "connector.md",
+        include_str!("../../../templates/docs/connector.md"),
+    ),
+    (
+        "sitemap.xml",
+        include_str!("../../../templates/docs/sitemap.xml"),
+    ),
+    (
+        "assets/style.css",
+        include_str!("../../../templates/docs/assets/style.css"),
+    ),
+    (
+        "assets/app.js",
+        include_str!("../../../templates/docs/assets/app.js"),
+    ),
 ];
 
 /// The project's prose about the tables; the tables page renders it around
@@ -100,10 +130,10 @@ fn template_error(error: &minijinja::Error, config: &DocsConfig) -> DocsError {
         _ => Some("this is a bug in `spec`'s default docs templates; please report it".to_string()),
     };
     let mut message = error.to_string();
-    if let (Some(source), Some(line)) = (error.template_source(), error.line()) {
-        if let Some(text) = source.lines().nth(line.saturating_sub(1)) {
-            message.push_str(&format!("\n  {line:>4} | {}", text.trim_end()));
-        }
+    if let (Some(source), Some(line)) = (error.template_source(), error.line())
+        && let Some(text) = source.lines().nth(line.saturating_sub(1))
+    {
+        message.push_str(&format!("\n  {line:>4} | {}", text.trim_end()));
     }
     let mut cause = std::error::Error::source(error);
     while let Some(inner) = cause {
@@ -113,6 +143,8 @@ fn template_error(error: &minijinja::Error, config: &DocsConfig) -> DocsError {
     DocsError { message, help }
 }
 
+/// One connector's rendered pages (HTML and Markdown), with its index.
+type RenderedPage = (usize, [GeneratedFile; 2]);
 /// Every file of the docs site, paths under [`DOCS_DIR`], sorted by path.
 pub fn files(
     connectors: &[&Connector],
@@ -154,17 +186,42 @@ pub fn files(
         });
         Ok(())
     };
-    render("index.html", "index.html".into(), page(&site, "index", "index.html", Value::UNDEFINED))?;
-    render("index.md", "README.md".into(), page(&site, "index", "README.md", Value::UNDEFINED))?;
+    render(
+        "index.html",
+        "index.html".into(),
+        page(&site, "index", "index.html", Value::UNDEFINED),
+    )?;
+    render(
+        "index.md",
+        "README.md".into(),
+        page(&site, "index", "README.md", Value::UNDEFINED),
+    )?;
     render(
         "tables.html",
         "tables.html".into(),
-        page(&site, "tables", "tables.html", Value::from(Serde(tables_view()))),
+        page(
+            &site,
+            "tables",
+            "tables.html",
+            Value::from(Serde(tables_view())),
+        ),
     )?;
-    render("assets/style.css", "assets/style.css".into(), page(&site, "asset", "assets/style.css", Value::UNDEFINED))?;
-    render("assets/app.js", "assets/app.js".into(), page(&site, "asset", "assets/app.js", Value::UNDEFINED))?;
+    render(
+        "assets/style.css",
+        "assets/style.css".into(),
+        page(&site, "asset", "assets/style.css", Value::UNDEFINED),
+    )?;
+    render(
+        "assets/app.js",
+        "assets/app.js".into(),
+        page(&site, "asset", "assets/app.js", Value::UNDEFINED),
+    )?;
     if config.base_url.is_some() {
-        render("sitemap.xml", "sitemap.xml".into(), page(&site, "sitemap", "sitemap.xml", Value::UNDEFINED))?;
+        render(
+            "sitemap.xml",
+            "sitemap.xml".into(),
+            page(&site, "sitemap", "sitemap.xml", Value::UNDEFINED),
+        )?;
     }
 
     // Connector pages: the bulk of the work, spread over the cores. Each
@@ -177,15 +234,20 @@ pub fn files(
         .map_or(1, |n| n.get())
         .clamp(1, 8)
         .min(jobs.len().max(1));
-    let rendered: Vec<Result<Vec<(usize, [GeneratedFile; 2])>, DocsError>> = std::thread::scope(|scope| {
+    let rendered: Vec<Result<Vec<RenderedPage>, DocsError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
                 let (env, site, jobs, options) = (&env, &site, &jobs, &options);
                 scope.spawn(move || {
                     let mut out = Vec::new();
-                    for (i, (connector, releases)) in jobs.iter().enumerate().skip(w).step_by(workers) {
+                    for (i, (connector, releases)) in
+                        jobs.iter().enumerate().skip(w).step_by(workers)
+                    {
                         let view = view::connector(connector, releases.clone(), options);
-                        out.push((i, connector_pages(env, site, &connector.app.key, view, config)?));
+                        out.push((
+                            i,
+                            connector_pages(env, site, &connector.app.key, view, config)?,
+                        ));
                     }
                     Ok(out)
                 })
@@ -216,8 +278,18 @@ fn connector_pages(
     let data = Value::from(Serde(view));
     let html_path = format!("{key}.html");
     let md_path = format!("{key}.md");
-    let html = render(env, "connector.html", page(site, "connector", &html_path, data.clone()), config)?;
-    let md = render(env, "connector.md", page(site, "connector", &md_path, data), config)?;
+    let html = render(
+        env,
+        "connector.html",
+        page(site, "connector", &html_path, data.clone()),
+        config,
+    )?;
+    let md = render(
+        env,
+        "connector.md",
+        page(site, "connector", &md_path, data),
+        config,
+    )?;
     Ok([
         GeneratedFile {
             path: PathBuf::from(DOCS_DIR).join(html_path),
@@ -245,8 +317,12 @@ fn render(
     ctx: Value,
     config: &DocsConfig,
 ) -> Result<String, DocsError> {
-    let template = env.get_template(name).map_err(|e| template_error(&e, config))?;
-    let mut out = template.render(ctx).map_err(|e| template_error(&e, config))?;
+    let template = env
+        .get_template(name)
+        .map_err(|e| template_error(&e, config))?;
+    let mut out = template
+        .render(ctx)
+        .map_err(|e| template_error(&e, config))?;
     if !out.ends_with('\n') {
         out.push('\n');
     }
@@ -316,37 +392,54 @@ fn environment(
             };
             return out.write_str(text).map_err(minijinja::Error::from);
         }
+        // minijinja also escapes `/`; URLs read better without.
+        if let (AutoEscape::Html, Some(s), false) =
+            (state.auto_escape(), value.as_str(), value.is_safe())
+        {
+            let mut escaped = String::with_capacity(s.len());
+            text::escape_html(s, &mut escaped);
+            return out.write_str(&escaped).map_err(minijinja::Error::from);
+        }
         minijinja::escape_formatter(out, state, value)
     });
     let langs = Arc::clone(&languages);
-    env.add_filter("t", move |state: &State, value: Value, sep: Option<String>| {
-        text_filter(state, &value, &langs, sep.as_deref())
+    env.add_filter(
+        "t",
+        move |state: &State, value: Value, sep: Option<String>| {
+            text_filter(state, &value, &langs, sep.as_deref())
+        },
+    );
+    env.add_filter("md_cell", |value: String| {
+        text::md_cell(&value.replace(['\n', '\r'], " "))
     });
-    env.add_filter("md_cell", |value: String| text::md_cell(&value.replace(['\n', '\r'], " ")));
     env.add_filter("md_code", |value: String| text::md_code(&value));
     env.add_filter("md", |value: String| {
         let mut out = String::new();
         text::md_inline(&value, &mut out);
         out
     });
-    env.add_filter("lang_name", |tag: String| ui::language_name(&tag).to_string());
+    env.add_filter("lang_name", |tag: String| {
+        ui::language_name(&tag).to_string()
+    });
     env.add_filter("t_plain", |value: Value, lang: Option<String>| {
         plain(&value, lang.as_deref().unwrap_or("en"))
     });
     let langs = Arc::clone(&languages);
     env.add_filter("t_json", move |value: Value| {
-        let map: IndexMap<&str, String> =
-            langs.iter().map(|l| (l.as_str(), plain(&value, l))).collect();
+        let map: IndexMap<&str, String> = langs
+            .iter()
+            .map(|l| (l.as_str(), plain(&value, l)))
+            .collect();
         serde_json::to_string(&map).unwrap_or_default()
     });
     env.add_filter("md_fence", |value: String, lang: Option<String>| {
-        let longest = value
-            .split(|c| c != '`')
-            .map(str::len)
-            .max()
-            .unwrap_or(0);
+        let longest = value.split(|c| c != '`').map(str::len).max().unwrap_or(0);
         let fence = "`".repeat(longest.max(2) + 1);
-        format!("{fence}{}\n{}\n{fence}", lang.unwrap_or_default(), value.trim_end_matches('\n'))
+        format!(
+            "{fence}{}\n{}\n{fence}",
+            lang.unwrap_or_default(),
+            value.trim_end_matches('\n')
+        )
     });
     for (name, source) in TEMPLATES {
         let source = config.templates.get(*name).map_or(*source, String::as_str);
@@ -371,10 +464,10 @@ fn plain(value: &Value, lang: &str) -> String {
         return String::new();
     }
     for key in [lang, "en"] {
-        if let Ok(item) = value.get_attr(key) {
-            if let Some(s) = item.as_str() {
-                return s.to_string();
-            }
+        if let Ok(item) = value.get_attr(key)
+            && let Some(s) = item.as_str()
+        {
+            return s.to_string();
         }
     }
     value
@@ -538,18 +631,21 @@ fn site(
             })
             .collect(),
     };
-    let ui = Value::from_pairs(ui::STRINGS.iter().chain(ui::AUTH_TYPES).map(
-        |(key, en, zh)| {
-            let mut md = String::new();
-            text::md_inline(en, &mut md);
-            let loc = Loc {
-                texts: [("en", *en), ("zh", *zh)].into_iter().collect(),
-                html: words.ui(key).to_string(),
-                md,
-            };
-            (*key, Value::from_object(loc))
-        },
-    ));
+    let ui = Value::from_pairs(
+        ui::STRINGS
+            .iter()
+            .chain(ui::AUTH_TYPES)
+            .map(|(key, en, zh)| {
+                let mut md = String::new();
+                text::md_inline(en, &mut md);
+                let loc = Loc {
+                    texts: [("en", *en), ("zh", *zh)].into_iter().collect(),
+                    html: words.ui(key).to_string(),
+                    md,
+                };
+                (*key, Value::from_object(loc))
+            }),
+    );
     minijinja::value::merge_maps([Value::from(Serde(data)), context! { ui => ui }])
 }
 

@@ -26,10 +26,10 @@ pub fn escape_html(text: &str, out: &mut String) {
     out.push_str(&text[start..]);
 }
 
-/// Splits `text` into plain runs and `code` spans (between single
-/// backticks). An unpaired backtick is plain text.
-fn code_spans(text: &str) -> Vec<(bool, &str)> {
-    let mut parts = Vec::new();
+/// Calls `each(is_code, part)` for the plain runs and `code` spans
+/// (between single backticks) of `text`, in order. An unpaired backtick is
+/// plain text.
+fn code_spans(text: &str, mut each: impl FnMut(bool, &str)) {
     let mut rest = text;
     while let Some(open) = rest.find('`') {
         let after = &rest[open + 1..];
@@ -37,22 +37,25 @@ fn code_spans(text: &str) -> Vec<(bool, &str)> {
             break;
         };
         if open > 0 {
-            parts.push((false, &rest[..open]));
+            each(false, &rest[..open]);
         }
         if close > 0 {
-            parts.push((true, &after[..close]));
+            each(true, &after[..close]);
         }
         rest = &after[close + 1..];
     }
     if !rest.is_empty() {
-        parts.push((false, rest));
+        each(false, rest);
     }
-    parts
 }
 
 /// A spec text as inline HTML: escaped, with `code` spans as `<code>`.
 pub fn html_inline(text: &str, out: &mut String) {
-    for (code, part) in code_spans(text) {
+    if !text.contains('`') {
+        escape_html(text, out);
+        return;
+    }
+    code_spans(text, |code, part| {
         if code {
             out.push_str("<code>");
             escape_html(part, out);
@@ -60,7 +63,7 @@ pub fn html_inline(text: &str, out: &mut String) {
         } else {
             escape_html(part, out);
         }
-    }
+    });
 }
 
 /// A spec text as inline Markdown: `code` spans are kept, and outside them
@@ -68,15 +71,16 @@ pub fn html_inline(text: &str, out: &mut String) {
 /// edges, `[`, `]`, `\`) are escaped so the text reads as written. Line
 /// breaks become spaces (a table cell is one line).
 pub fn md_inline(text: &str, out: &mut String) {
-    for (code, part) in code_spans(text) {
+    code_spans(text, |code, part| {
         if code {
             out.push('`');
             out.push_str(&part.replace(['\n', '\r'], " "));
             out.push('`');
-            continue;
+            return;
         }
-        let chars: Vec<char> = part.chars().collect();
-        for (i, &c) in chars.iter().enumerate() {
+        let mut previous: Option<char> = None;
+        let mut chars = part.chars().peekable();
+        while let Some(c) = chars.next() {
             match c {
                 '<' => out.push_str("&lt;"),
                 '&' => out.push_str("&amp;"),
@@ -86,9 +90,8 @@ pub fn md_inline(text: &str, out: &mut String) {
                 }
                 // Intraword underscores (`app_key`) are literal in GFM.
                 '_' => {
-                    let word = |j: Option<&char>| j.is_some_and(|c| c.is_alphanumeric());
-                    let inner = i > 0 && word(chars.get(i - 1)) && word(chars.get(i + 1));
-                    if !inner {
+                    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+                    if !(word(previous) && word(chars.peek().copied())) {
                         out.push('\\');
                     }
                     out.push('_');
@@ -96,8 +99,9 @@ pub fn md_inline(text: &str, out: &mut String) {
                 '\n' | '\r' => out.push(' '),
                 c => out.push(c),
             }
+            previous = Some(c);
         }
-    }
+    });
 }
 
 /// Escapes a value for a Markdown table cell: `|` would end the cell.
@@ -173,7 +177,10 @@ mod tests {
     #[test]
     fn markdown_keeps_code_and_escapes_the_rest() {
         assert_eq!(md("e.g. <p>Hello</p>"), "e.g. &lt;p>Hello&lt;/p>");
-        assert_eq!(md("`a<b>` and app_key *x* _y_"), "`a<b>` and app_key \\*x\\* \\_y\\_");
+        assert_eq!(
+            md("`a<b>` and app_key *x* _y_"),
+            "`a<b>` and app_key \\*x\\* \\_y\\_"
+        );
         assert_eq!(md("two\nlines"), "two lines");
         assert_eq!(md_cell("a|b"), "a\\|b");
         assert_eq!(md_code("x `y` z"), "``x `y` z``");
@@ -182,7 +189,10 @@ mod tests {
 
     #[test]
     fn anchors_are_unique_and_safe() {
-        assert_eq!(anchor(&["action", "create", "input", "items.sku_id"]), "action-create-input-items.sku_id");
+        assert_eq!(
+            anchor(&["action", "create", "input", "items.sku_id"]),
+            "action-create-input-items.sku_id"
+        );
         assert_eq!(anchor(&["f", "@odata nextLink"]), "f-~40odata~20nextLink");
         assert_ne!(anchor(&["a-b"]), anchor(&["a", "b"]));
     }

@@ -101,7 +101,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("refresh_url", "Refresh URL", "刷新地址"),
     ("scopes", "Scopes", "权限范围"),
     ("no_scopes", "No scopes are requested.", "不申请权限范围。"),
-    ("redirect_url", "Redirect URL to register", "需注册的回调地址"),
+    (
+        "redirect_url",
+        "Redirect URL to register",
+        "需注册的回调地址",
+    ),
     (
         "redirect_platform",
         "The platform's OAuth callback URL.",
@@ -170,7 +174,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("input_fields", "Input fields", "输入字段"),
     ("output_fields", "Output fields", "输出字段"),
     ("no_input", "No input.", "无需输入。"),
-    ("no_output", "No output fields are declared.", "未声明输出字段。"),
+    (
+        "no_output",
+        "No output fields are declared.",
+        "未声明输出字段。",
+    ),
     ("type", "Type", "类型"),
     ("list", "list", "列表"),
     ("user_input", "user input", "用户填写"),
@@ -199,7 +207,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("breaking", "breaking", "不兼容"),
     ("since", "since", "相对于"),
     // Tables page
-    ("tables_intro", "The tables `spec build` fills, and what each column holds.", "`spec build` 写入的数据表及每一列的含义。"),
+    (
+        "tables_intro",
+        "The tables `spec build` fills, and what each column holds.",
+        "`spec build` 写入的数据表及每一列的含义。",
+    ),
     ("column", "Column", "列"),
     ("nullable", "Null", "可空"),
     ("meaning", "Meaning", "含义"),

@@ -449,7 +449,11 @@ fn auth<'a>(auth: &'a Auth, base_url: &str) -> AuthView<'a> {
                 help: f.help.as_ref(),
                 // A secret never reaches a page, not even a default.
                 default: if f.secret { None } else { f.default.as_deref() },
-                placeholder: if f.secret { None } else { f.placeholder.as_ref() },
+                placeholder: if f.secret {
+                    None
+                } else {
+                    f.placeholder.as_ref()
+                },
             })
             .collect(),
         place: Vec::new(),
@@ -555,7 +559,12 @@ fn sorted_params_words(p: &model::SortedParams) -> Text {
     let mut en = format!("The {from_en} parameters sorted by name");
     let mut zh = format!("{from_zh}参数按名称排序");
     if !p.exclude.is_empty() {
-        let list = p.exclude.iter().map(|e| quote(e)).collect::<Vec<_>>().join(", ");
+        let list = p
+            .exclude
+            .iter()
+            .map(|e| quote(e))
+            .collect::<Vec<_>>()
+            .join(", ");
         en.push_str(&format!(", without {list}"));
         zh.push_str(&format!("，不含 {list}"));
     }
@@ -942,10 +951,10 @@ fn field_views<'a>(
 pub fn example_command(kind: &str, app: &str, key: &str, input: &[Field]) -> String {
     let mut args = Vec::new();
     example_args(input, "", &mut args);
-    if args.is_empty() {
-        if let Some(first) = input.iter().find(|f| f.field_type != FieldType::Group) {
-            example_field(first, "", true, &mut args);
-        }
+    if args.is_empty()
+        && let Some(first) = input.iter().find(|f| f.field_type != FieldType::Group)
+    {
+        example_field(first, "", true, &mut args);
     }
     let mut command = format!("spec exec {kind} {app} {key}");
     for arg in args {
@@ -1053,5 +1062,4 @@ mod tests {
         assert_eq!(shell_quote("items[0].qty=1"), "'items[0].qty=1'");
         assert_eq!(shell_quote("a=it's"), "'a=it'\\''s'");
     }
-
 }
