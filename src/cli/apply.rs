@@ -6,7 +6,6 @@ use super::Outcome;
 use super::build::validated;
 use crate::codegen::apply::{self, Applied, Database, Mode};
 use crate::codegen::{changes, rows};
-use crate::render::display_path;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,11 +25,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Outcome {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from("specs")]
-    } else {
-        args.paths
-    };
+    let paths = super::spec_paths(args.paths);
     let Some(project) = validated(&paths, "apply") else {
         return Outcome::Failure;
     };
@@ -38,13 +33,8 @@ pub fn run(args: Args) -> Outcome {
         eprintln!("error: the specs have errors; nothing was applied");
         return Outcome::Problems;
     }
-    let desired = match rows::all_rows(
-        project
-            .connectors
-            .iter()
-            .map(|c| (&c.model, display_path(&c.path))),
-    ) {
-        Ok(apps) => rows::merge(&apps),
+    let desired = match rows::project_rows(&project.connectors) {
+        Ok(tables) => tables,
         Err(error) => {
             eprintln!("error: {error}");
             eprintln!("nothing was applied");

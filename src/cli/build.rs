@@ -22,11 +22,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Outcome {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from("specs")]
-    } else {
-        args.paths
-    };
+    let paths = super::spec_paths(args.paths);
     // The project configuration: `spec.toml` in the current directory.
     let config = match crate::config::Config::discover(Path::new("")) {
         Ok(config) => config,

@@ -48,11 +48,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Outcome {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from("specs")]
-    } else {
-        args.paths.clone()
-    };
+    let paths = super::spec_paths(args.paths.clone());
     let Some(new_project) = validated(&paths, "diff") else {
         return Outcome::Failure;
     };
@@ -60,13 +56,8 @@ pub fn run(args: Args) -> Outcome {
         eprintln!("error: the specs have errors; fix them before diffing");
         return Outcome::Problems;
     }
-    let new = match rows::all_rows(
-        new_project
-            .connectors
-            .iter()
-            .map(|c| (&c.model, display_path(&c.path))),
-    ) {
-        Ok(apps) => rows::merge(&apps),
+    let new = match rows::project_rows(&new_project.connectors) {
+        Ok(tables) => tables,
         Err(error) => {
             eprintln!("error: {error}");
             return Outcome::Problems;
@@ -189,14 +180,8 @@ fn baseline(from: &str, paths: &[PathBuf]) -> Result<Tables, String> {
             "{report}cannot read the baseline {label}: its specs have {errors} error(s), so there is nothing sound to diff against{note}\n  = help: diff against a revision whose specs validate"
         ));
     }
-    let apps = rows::all_rows(
-        project
-            .connectors
-            .iter()
-            .map(|c| (&c.model, display_path(&c.path))),
-    )
-    .map_err(|e| format!("cannot read the baseline {label}: {e}"))?;
-    Ok(rows::merge(&apps))
+    rows::project_rows(&project.connectors)
+        .map_err(|e| format!("cannot read the baseline {label}: {e}"))
 }
 
 /// Checks out `paths` as of git revision `reference` into a temporary

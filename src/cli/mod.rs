@@ -67,6 +67,15 @@ impl From<Outcome> for ExitCode {
     }
 }
 
+/// The spec paths a command works on: those given, else `specs`.
+pub(crate) fn spec_paths(paths: Vec<std::path::PathBuf>) -> Vec<std::path::PathBuf> {
+    if paths.is_empty() {
+        vec![std::path::PathBuf::from("specs")]
+    } else {
+        paths
+    }
+}
+
 /// Whether to colour output on stderr.
 pub(crate) fn stderr_color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()

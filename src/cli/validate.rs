@@ -20,11 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Outcome {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from("specs")]
-    } else {
-        args.paths
-    };
+    let paths = super::spec_paths(args.paths);
     let project = match validate(&paths) {
         Ok(project) => project,
         Err(error) => {

@@ -383,6 +383,18 @@ pub fn all_rows<'a>(
 }
 
 /// Every app's rows in one set of tables.
+/// The merged rows of validated connectors: what the database should hold.
+pub fn project_rows(
+    connectors: &[crate::validate::ModeledConnector],
+) -> Result<Tables, BuildError> {
+    let apps = all_rows(
+        connectors
+            .iter()
+            .map(|c| (&c.model, crate::render::display_path(&c.path))),
+    )?;
+    Ok(merge(&apps))
+}
+
 pub fn merge(apps: &[AppRows]) -> Tables {
     let mut all = Tables::default();
     for app in apps {
