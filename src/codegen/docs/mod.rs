@@ -27,7 +27,6 @@ pub mod text;
 pub mod ui;
 pub mod view;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -392,11 +391,13 @@ fn environment(
             };
             return out.write_str(text).map_err(minijinja::Error::from);
         }
-        // minijinja also escapes `/`; URLs read better without.
-        if let (AutoEscape::Html, Some(s), false) =
-            (state.auto_escape(), value.as_str(), value.is_safe())
-        {
-            let mut escaped = String::with_capacity(s.len());
+        if let Some(s) = value.as_str() {
+            // Safe strings (the field tables) as they are; minijinja would
+            // also escape `/`, and URLs read better without.
+            if value.is_safe() || !matches!(state.auto_escape(), AutoEscape::Html) {
+                return out.write_str(s).map_err(minijinja::Error::from);
+            }
+            let mut escaped = String::with_capacity(s.len() + 16);
             text::escape_html(s, &mut escaped);
             return out.write_str(&escaped).map_err(minijinja::Error::from);
         }
@@ -717,14 +718,4 @@ fn tables_view() -> TablesView {
             })
             .collect(),
     }
-}
-
-/// The names of the embedded templates, for messages and tests.
-pub fn template_names() -> impl Iterator<Item = &'static str> {
-    TEMPLATES.iter().map(|(n, _)| *n)
-}
-
-/// The default templates, for a project that wants to start from them.
-pub fn default_templates() -> BTreeMap<&'static str, &'static str> {
-    TEMPLATES.iter().copied().collect()
 }

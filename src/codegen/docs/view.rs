@@ -725,6 +725,9 @@ fn tables<'a>(
         fields::html_table(output, &place, options.words, &mut t.output_table);
         fields::md_table(output, &mut t.output_md);
     }
+    for md in [&mut t.input_md, &mut t.output_md] {
+        md.truncate(md.trim_end().len());
+    }
     if options.structured {
         t.input = Some(field_views(input, "", &in_prefix, keys));
         t.output = Some(field_views(output, "", &out_prefix, keys));
