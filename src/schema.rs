@@ -336,11 +336,7 @@ fn yaml_1_1_boolean_hint(instance: &Value) -> Option<String> {
 
 fn type_hint(instance: &Value) -> String {
     match instance {
-        Value::String(s)
-            if matches!(s.as_str(), "yes" | "no" | "on" | "off" | "True" | "False") =>
-        {
-            "YAML 1.2 booleans are written `true` or `false`".to_string()
-        }
+        // `yes`/`no` are handled first by `yaml_1_1_boolean_hint`.
         Value::String(_) => "remove the quotes if a number or boolean is meant".to_string(),
         _ => "check the value's type".to_string(),
     }
