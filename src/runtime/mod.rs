@@ -64,6 +64,7 @@
 //! [`PreparedRequest`] and every [`RequestError`] are redacted with it.
 
 mod context;
+pub mod input;
 mod redact;
 mod request;
 mod sign;
@@ -74,6 +75,10 @@ use std::sync::OnceLock;
 use minijinja::Environment;
 
 pub use context::{Clock, Context, Credentials, FixedClock, SystemClock};
+pub use input::{
+    AssignmentError, AssignmentProblem, Assignments, Coercion, InputErrors, InputViolation,
+    MAX_KEY_DEPTH, MAX_VIOLATIONS, check_input, merge_input, parse_assignments,
+};
 pub use redact::{MASK, Secrets};
 pub use request::{PreparedRequest, build, build_action, build_connection_test, build_trigger};
 pub use sign::{SortedPairs, join_sorted};
