@@ -56,7 +56,10 @@
 //!   number; `boolean`: `true` or `false`; `object`: any JSON object;
 //!   `group`: an object whose keys are the group's `fields`, checked by
 //!   these same rules at every depth. In strict mode a string never passes
-//!   for a number or boolean (the message says to drop the quotes).
+//!   for a number or boolean (the message says to drop the quotes), and a
+//!   number or boolean never passes for a string (YAML's `so_id: 123` is a
+//!   number; the message says to quote it). In either mode a number is not
+//!   a string.
 //! - **`multiple: true`**: a list of the field's type (a list of objects for
 //!   a group); each element is checked, and `min_items` / `max_items` bound
 //!   the list's length. Every other constraint applies to each element.
@@ -421,6 +424,7 @@ impl Checker {
             other => {
                 let hint = match other {
                     Value::Object(_) | Value::Array(_) => String::new(),
+                    _ if !is_scalar(field.field_type) => String::new(),
                     scalar => format!("; write a list: [{}]", describe(scalar)),
                 };
                 self.report(
@@ -486,6 +490,10 @@ impl Checker {
                 Value::String(s) if self.mode == Coercion::Strict => coerce_text(t, s)
                     .map(|v| format!("; write {v} without quotes"))
                     .unwrap_or_default(),
+                // YAML's `so_id: 123` is a number; the API wants text.
+                Value::Number(_) | Value::Bool(_) if is_textual(t) => {
+                    format!("; quote it: \"{value}\"")
+                }
                 _ => String::new(),
             };
             self.report(
@@ -1580,11 +1588,11 @@ mod tests {
             )
             .unwrap_err(),
             [
-                "s: expected a string, got 1",
+                r#"s: expected a string, got 1; quote it: "1""#,
                 r#"i: expected an integer, got "5"; write 5 without quotes"#,
                 r#"n: expected a number, got "2.5"; write 2.5 without quotes"#,
                 r#"b: expected true or false, got "true"; write true without quotes"#,
-                "d: expected a date string, got 20240102",
+                r#"d: expected a date string, got 20240102; quote it: "20240102""#,
                 "o: expected an object, got an empty list",
                 r#"g: expected an object, got "x""#,
             ]
@@ -1642,6 +1650,14 @@ mod tests {
                 r#"g: expected an object, got "{}""#,
             ]
             .join("\n")
+        );
+        // Groups are never parsed from text.
+        let groups = fields(json!([
+            {"key": "l", "type": "group", "multiple": true, "fields": [{"key": "x", "type": "string"}]}
+        ]));
+        assert_eq!(
+            text(&groups, json!({"l": "a,b"})).unwrap_err(),
+            r#"l: expected a list of objects, got "a,b""#
         );
         // Typed values pass in text mode too.
         assert_eq!(
@@ -1930,6 +1946,41 @@ mod tests {
         // The JSON parser's own depth limit applies to `:=`.
         let nested = format!("a:={}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(parse_error(&[&nested]).contains("not valid JSON"));
+    }
+
+    /// Every short argument over the key syntax's characters, alone and in
+    /// pairs with a fixed one: parsing, applying and checking never panic.
+    #[test]
+    fn short_arguments_never_panic() {
+        let alphabet = ['a', '.', '[', ']', '0', '=', ':', '\\'];
+        let mut words = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = words
+                .iter()
+                .filter(|w| w.chars().count() < 4)
+                .flat_map(|w| alphabet.iter().map(move |c| format!("{w}{c}")))
+                .collect();
+            words.extend(longer);
+            words.sort();
+            words.dedup();
+        }
+        let f = fields(json!([
+            {"key": "a", "type": "group", "multiple": true, "fields": [{"key": "a", "type": "integer"}]}
+        ]));
+        for word in &words {
+            for list in [
+                vec![word.clone()],
+                vec!["a[0].a=1".to_string(), word.clone()],
+            ] {
+                if let Ok(assignments) = parse_assignments(&list)
+                    && let Ok(input) = assignments.apply_to(json!({"a": [{"a": 1}]}), &f)
+                {
+                    let _ = check_input(&f, &input, Coercion::Strict);
+                    let _ = check_input(&f, &input, Coercion::Text);
+                }
+            }
+        }
+        assert!(words.len() > 4000);
     }
 
     #[test]
