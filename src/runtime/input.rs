@@ -1123,6 +1123,7 @@ fn insert(
             ),
         });
     };
+    let at = shown.clone();
     push_step(shown, step);
     match (node, step) {
         (Node::Object { children, .. }, Step::Key(key)) => match children.get_mut(key) {
@@ -1139,26 +1140,19 @@ fn insert(
                 Ok(())
             }
         },
-        (node, step) => {
-            let at = match step {
-                Step::Key(_) => shown.rsplit_once('.').map_or("", |(head, _)| head),
-                Step::Index(_) => shown.rsplit_once('[').map_or("", |(head, _)| head),
+        (node, _) => Err(match node {
+            Node::Leaf { .. } => format!(
+                "`{at}` is set to a value by `{}`, so it has no parts to set",
+                other(node)
+            ),
+            Node::Object { .. } => {
+                format!("`{at}` is an object in `{}`, not a list", other(node))
             }
-            .to_string();
-            Err(match node {
-                Node::Leaf { .. } => format!(
-                    "`{at}` is set to a value by `{}`, so it has no parts to set",
-                    other(node)
-                ),
-                Node::Object { .. } => {
-                    format!("`{at}` is an object in `{}`, not a list", other(node))
-                }
-                Node::List { .. } => format!(
-                    "`{at}` is a list in `{}`; address its elements as `{at}[0]`",
-                    other(node)
-                ),
-            })
-        }
+            Node::List { .. } => format!(
+                "`{at}` is a list in `{}`; address its elements as `{at}[0]`",
+                other(node)
+            ),
+        }),
     }
 }
 
@@ -1986,7 +1980,7 @@ mod tests {
     #[test]
     fn conflicting_assignments() {
         assert_eq!(
-            parse_error(&["a=1", "a.b=2", "a=3", "c.d=1", "c[0]=2", "e[0]=1", "e.x=2", "f.g=1", "f=2", "h:=[]", "h[0]=1"]),
+            parse_error(&["a=1", "a.b=2", "a=3", "c.d=1", "c[0]=2", "e[0]=1", "e.x=2", "f.g=1", "f=2", "h:=[]", "h[0]=1", "k\\.l=1", "k\\.l.m=2"]),
             [
                 "`a.b=2`: `a` is set to a value by `a=1`, so it has no parts to set",
                 "`a=3`: `a` is already set by `a=1`",
@@ -1994,6 +1988,7 @@ mod tests {
                 "`e.x=2`: `e` is a list in `e[0]=1`; address its elements as `e[0]`",
                 "`f=2`: `f` conflicts with `f.g=1`, which sets a part of it; set the whole value or its parts",
                 "`h[0]=1`: `h` is set to a value by `h:=[]`, so it has no parts to set",
+                "`k\\.l.m=2`: `k\\.l` is set to a value by `k\\.l=1`, so it has no parts to set",
             ]
             .join("\n")
         );
