@@ -78,8 +78,8 @@
 //!   numbers and strings only.
 //! - message: body `message`, `msg`, `errmsg`, `error_msg`, `errorMessage`,
 //!   `error.message`, `meta.message`, `error_description`, `errors` (a
-//!   string as is, a list or object as compact JSON), `detail`, `title`,
-//!   then `error` when it is a phrase (`"Not Found"`).
+//!   string as is, a list or object as compact JSON), `detail`, then
+//!   `error` when it is a phrase (`"Not Found"`).
 //! - request id: body `request_id`, `requestId`, `requestid`,
 //!   `error.innerError.request-id`; then the headers `x-request-id`,
 //!   `request-id`, `x-ms-request-id`, `x-acs-request-id`,
@@ -87,7 +87,8 @@
 //!
 //! Error expressions are evaluated **leniently**: one that fails, or is
 //! undefined, `none`, empty, `[]` or `{}` on this body yields nothing — never
-//! a second error. Lists and objects become compact JSON; numbers are
+//! a second error. Lists and objects become compact JSON, and so does a
+//! string that is JSON text (Shopify's `body.errors | tojson`); numbers are
 //! written as JSON writes them (`2002`).
 //!
 //! Every text of an error (code, message, request id, body excerpt) is put
@@ -115,7 +116,7 @@
 //! `success_when` or `success_status`). Retryable: 408, 429, 500, 502, 503,
 //! 504. A 2xx carrying an error code (Jushuitan's `code 199` rate limit) is
 //! **not** retryable: the spec cannot say which codes are transient.
-//! `Retry-After` (seconds or an HTTP date) is parsed into [`RetryAfter`]
+//! `Retry-After` (seconds, possibly decimal, or an HTTP date) is parsed into [`RetryAfter`]
 //! whatever the status.
 //!
 //! # Results and records
@@ -235,19 +236,23 @@ impl fmt::Debug for Response {
     }
 }
 
-/// A `Retry-After` value: a delay in seconds, or a date.
+/// A `Retry-After` value: a delay, or a date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryAfter {
-    Seconds(u64),
+    Delay(Duration),
     At(SystemTime),
 }
 
 impl RetryAfter {
-    /// `120` or `Wed, 21 Oct 2015 07:28:00 GMT`; anything else is `None`.
+    /// Delay-seconds (`120`; also `2.0`, which Shopify sends) or an HTTP
+    /// date (`Wed, 21 Oct 2015 07:28:00 GMT`); anything else is `None`.
     pub fn parse(value: &str) -> Option<RetryAfter> {
         let value = value.trim();
-        if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-            return value.parse().ok().map(RetryAfter::Seconds);
+        if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            let seconds: f64 = value.parse().ok()?;
+            return Duration::try_from_secs_f64(seconds)
+                .ok()
+                .map(RetryAfter::Delay);
         }
         httpdate::parse_http_date(value).ok().map(RetryAfter::At)
     }
@@ -255,7 +260,7 @@ impl RetryAfter {
     /// How long to wait from `now` (zero for a date in the past).
     pub fn delay(self, now: SystemTime) -> Duration {
         match self {
-            RetryAfter::Seconds(s) => Duration::from_secs(s),
+            RetryAfter::Delay(delay) => delay,
             RetryAfter::At(at) => at.duration_since(now).unwrap_or_default(),
         }
     }
@@ -711,18 +716,20 @@ impl ResponseReader {
         ApiError {
             kind,
             status: scope.status(),
-            code: one(code),
-            message: one(message),
-            request_id: one(request_id),
-            excerpt: scope.excerpt(),
             retry_after: scope.header("retry-after").and_then(RetryAfter::parse),
-            rejection: match rejection {
-                Rejection::SuccessWhen { source, error } => Rejection::SuccessWhen {
-                    source: secrets.redact(&source),
-                    error: error.and_then(|e| clean(&e, secrets)),
+            details: Box::new(Details {
+                code: one(code),
+                message: one(message),
+                request_id: one(request_id),
+                excerpt: scope.excerpt(),
+                rejection: match rejection {
+                    Rejection::SuccessWhen { source, error } => Rejection::SuccessWhen {
+                        source: secrets.redact(&source),
+                        error: error.and_then(|e| clean(&e, secrets)),
+                    },
+                    other => other,
                 },
-                other => other,
-            },
+            }),
         }
     }
 }
@@ -747,7 +754,6 @@ const MESSAGE_PATHS: &[&[&str]] = &[
     &["error_description"],
     &["errors"],
     &["detail"],
-    &["title"],
 ];
 
 const REQUEST_ID_PATHS: &[&[&str]] = &[
@@ -798,11 +804,17 @@ pub enum ApiErrorKind {
 pub struct ApiError {
     kind: ApiErrorKind,
     status: u16,
+    retry_after: Option<RetryAfter>,
+    /// Boxed: errors travel in `Result`s and should stay small.
+    details: Box<Details>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Details {
     code: Option<String>,
     message: Option<String>,
     request_id: Option<String>,
     excerpt: Option<String>,
-    retry_after: Option<RetryAfter>,
     rejection: Rejection,
 }
 
@@ -818,21 +830,21 @@ impl ApiError {
 
     /// The API's own error code (`2002`, `itemNotFound`).
     pub fn code(&self) -> Option<&str> {
-        self.code.as_deref()
+        self.details.code.as_deref()
     }
 
     /// The API's error message.
     pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.details.message.as_deref()
     }
 
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.details.request_id.as_deref()
     }
 
     /// The start of the body (tags stripped), `None` when empty.
     pub fn excerpt(&self) -> Option<&str> {
-        self.excerpt.as_deref()
+        self.details.excerpt.as_deref()
     }
 
     /// The `Retry-After` header of the response.
@@ -853,20 +865,21 @@ impl fmt::Display for ApiError {
             Some(reason) => format!("HTTP {} {reason}", self.status),
             None => format!("HTTP {}", self.status),
         };
+        let d = &*self.details;
         let mut notes = Vec::new();
-        match &self.code {
+        match &d.code {
             Some(code) => {
                 write!(f, "API error {code}")?;
                 notes.push(format!("HTTP {}", self.status));
             }
             None => {
                 f.write_str(&status)?;
-                match &self.rejection {
+                match &d.rejection {
                     Rejection::Status { expected } if !expected.is_empty() => {
                         let list: Vec<String> = expected.iter().map(u16::to_string).collect();
                         write!(f, ", expected {}", list.join(" or "))?;
                     }
-                    Rejection::SuccessWhen { source, error } if self.message.is_none() => {
+                    Rejection::SuccessWhen { source, error } if d.message.is_none() => {
                         match error {
                             None => write!(f, ", but `{source}` is false")?,
                             Some(e) => write!(f, ", but `{source}` failed ({e})")?,
@@ -876,12 +889,12 @@ impl fmt::Display for ApiError {
                 }
             }
         }
-        match (&self.message, &self.excerpt) {
+        match (&d.message, &d.excerpt) {
             (Some(message), _) => write!(f, ": {message}")?,
             (None, Some(excerpt)) => write!(f, ": {excerpt}")?,
             (None, None) => notes.push("empty body".into()),
         }
-        if let Some(id) = &self.request_id {
+        if let Some(id) = &d.request_id {
             notes.push(format!("request id {id}"));
         }
         if !notes.is_empty() {
@@ -1183,7 +1196,18 @@ fn to_json(value: &Value) -> Result<Json, serde_json::Error> {
 fn value_text(value: &Value) -> Option<String> {
     match value.kind() {
         ValueKind::Undefined | ValueKind::None => None,
-        ValueKind::String => value.as_str().and_then(|s| json_text(&Json::from(s))),
+        // JSON text (a spec's `| tojson`, which escapes `'` and spaces
+        // its separators) is rewritten compactly.
+        ValueKind::String => {
+            let text = value.as_str()?;
+            let trimmed = text.trim_start();
+            if (trimmed.starts_with('{') || trimmed.starts_with('['))
+                && let Ok(json) = serde_json::from_str::<Json>(text)
+            {
+                return json_text(&json);
+            }
+            json_text(&Json::from(text))
+        }
         _ => to_json(value).ok().and_then(|j| json_text(&j)),
     }
 }
@@ -1258,4 +1282,897 @@ fn describe(error: &minijinja::Error) -> String {
         .detail()
         .map(str::to_string)
         .unwrap_or_else(|| error.kind().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Over the real specs in `specs/` and bodies shaped like the real APIs'
+    //! (`../shared/api-notes.md`); every credential is fake.
+
+    use std::path::PathBuf;
+    use std::sync::OnceLock;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{Action, Trigger};
+    use crate::runtime::FixedClock;
+
+    fn connector(key: &str) -> &'static Connector {
+        static ALL: OnceLock<Vec<Connector>> = OnceLock::new();
+        ALL.get_or_init(|| {
+            let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("specs");
+            let project = crate::validate::validate(&[specs]).expect("specs load");
+            assert!(!project.has_errors(), "specs/ must validate");
+            project.connectors.into_iter().map(|c| c.model).collect()
+        })
+        .iter()
+        .find(|c| c.app.key == key)
+        .unwrap_or_else(|| panic!("no connector `{key}`"))
+    }
+
+    fn action<'a>(connector: &'a Connector, key: &str) -> &'a Action {
+        connector.actions.iter().find(|a| a.key == key).unwrap()
+    }
+
+    fn trigger<'a>(connector: &'a Connector, key: &str) -> &'a Trigger {
+        connector.triggers.iter().find(|t| t.key == key).unwrap()
+    }
+
+    /// Every auth field filled with `fake-<key>-0123456789` (secret ones
+    /// become the context's secrets).
+    fn credentials(connector: &Connector) -> Credentials {
+        let mut creds: Credentials = connector
+            .auth
+            .fields()
+            .iter()
+            .map(|f| (f.key.clone(), format!("fake-{}-0123456789", f.key)))
+            .collect();
+        creds
+            .entry("access_token".into())
+            .or_insert_with(|| "fake-access_token-0123456789".into());
+        creds
+    }
+
+    fn context(connector: &Connector) -> Context {
+        let clock = FixedClock {
+            unix_ms: 1_721_030_400_123,
+            nonce: "00000000-0000-4000-8000-000000000000".into(),
+        };
+        Context::new(connector, &credentials(connector), &clock)
+            .expect("credentials complete")
+            .with_input(&json!({"ts_code": "000001.SZ"}))
+    }
+
+    fn response(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Response {
+        Response::new(
+            status,
+            headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body,
+        )
+    }
+
+    const JSON: (&str, &str) = ("Content-Type", "application/json; charset=utf-8");
+
+    /// Reads `response` with the rule of action `action` of `connector`.
+    fn read_action(
+        connector: &Connector,
+        key: &str,
+        response: &Response,
+    ) -> Result<ResponseScope, ApiError> {
+        let context = context(connector);
+        ResponseReader::new(action(connector, key).response.as_ref())
+            .with_auth(&connector.auth)
+            .read(response, &context, context.secrets())
+    }
+
+    #[test]
+    fn tushare_rows_are_zipped_into_objects_in_column_order() {
+        let tushare = connector("tushare");
+        let body = json!({
+            "request_id": "f3b0c1d2",
+            "code": 0,
+            "msg": "",
+            "data": {
+                "fields": ["ts_code", "trade_date", "open", "high", "low", "close", "vol"],
+                "items": [
+                    ["000001.SZ", "20240103", 9.19, 9.22, 9.08, 9.20, 1_158_366],
+                    ["000001.SZ", "20240102", 9.39, 9.42, 9.21, 9.21, 1_158_366.45]
+                ],
+                "has_more": false
+            }
+        });
+        let scope = read_action(tushare, "daily", &response(200, &[JSON], body.to_string()))
+            .expect("code 0 is success");
+        let daily = action(tushare, "daily");
+        let result = select_result(daily.result.as_deref(), &scope).unwrap();
+        assert_eq!(
+            result,
+            json!({"rows": [
+                {"ts_code": "000001.SZ", "trade_date": "20240103", "open": 9.19, "high": 9.22,
+                 "low": 9.08, "close": 9.20, "vol": 1_158_366},
+                {"ts_code": "000001.SZ", "trade_date": "20240102", "open": 9.39, "high": 9.42,
+                 "low": 9.21, "close": 9.21, "vol": 1_158_366.45}
+            ]})
+        );
+        // Integers stay integers, and keys keep the API's column order.
+        assert!(result["rows"][0]["vol"].is_u64());
+        let keys: Vec<&String> = result["rows"][0].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "ts_code",
+                "trade_date",
+                "open",
+                "high",
+                "low",
+                "close",
+                "vol"
+            ]
+        );
+        assert_eq!(check_output(&daily.output, &result), vec![]);
+    }
+
+    #[test]
+    fn tushare_permission_error_in_http_200() {
+        let tushare = connector("tushare");
+        let body = r#"{"request_id":"a1b2c3d4","code":2002,"msg":"抱歉，您没有访问该接口的权限","data":null}"#;
+        let error = read_action(tushare, "daily", &response(200, &[JSON], body)).unwrap_err();
+        assert_eq!(error.kind(), ApiErrorKind::Other);
+        assert_eq!(error.status(), 200);
+        assert_eq!(error.code(), Some("2002"));
+        assert_eq!(error.request_id(), Some("a1b2c3d4"));
+        assert!(
+            !error.is_retryable(),
+            "a 200 with an error code is not retried"
+        );
+        assert_eq!(
+            error.to_string(),
+            "API error 2002: 抱歉，您没有访问该接口的权限 (HTTP 200, request id a1b2c3d4)"
+        );
+    }
+
+    #[test]
+    fn jushuitan_invalid_sign_labelled_html() {
+        // Jushuitan answers JSON, sometimes labelled text/html: sniffed.
+        let jushuitan = connector("jushuitan");
+        let body = r#"{"code":10,"msg":"invalid sign","data":null}"#;
+        let error = read_action(
+            jushuitan,
+            "create_inventory_count",
+            &response(200, &[("Content-Type", "text/html; charset=utf-8")], body),
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "API error 10: invalid sign (HTTP 200)");
+        assert_eq!(error.kind(), ApiErrorKind::Other);
+
+        let ok = r#"{"code":0,"msg":null,"data":{"data":{"msg":"","so_id":"PD-1","io_id":10086}}}"#;
+        let scope = read_action(
+            jushuitan,
+            "create_inventory_count",
+            &response(200, &[JSON], ok),
+        )
+        .unwrap();
+        let count = action(jushuitan, "create_inventory_count");
+        let result = select_result(count.result.as_deref(), &scope).unwrap();
+        assert_eq!(result, json!({"msg": "", "so_id": "PD-1", "io_id": 10086}));
+        assert_eq!(check_output(&count.output, &result), vec![]);
+    }
+
+    #[test]
+    fn graph_not_found_with_request_id_and_created_201() {
+        let onenote = connector("onenote");
+        let body = json!({"error": {
+            "code": "itemNotFound",
+            "message": "The resource could not be found.",
+            "innerError": {"request-id": "9f1c2d3e-0000-4000-8000-000000000001", "date": "2024-07-15T08:00:00"}
+        }});
+        let error = read_action(
+            onenote,
+            "create_page",
+            &response(404, &[JSON], body.to_string()),
+        )
+        .unwrap_err();
+        assert_eq!(error.code(), Some("itemNotFound"));
+        assert_eq!(
+            error.to_string(),
+            "API error itemNotFound: The resource could not be found. \
+             (HTTP 404, request id 9f1c2d3e-0000-4000-8000-000000000001)"
+        );
+
+        let page =
+            r#"{"id":"1-abc!1-def","title":"Minutes","createdDateTime":"2024-07-15T08:00:00Z"}"#;
+        let scope = read_action(onenote, "create_page", &response(201, &[JSON], page)).unwrap();
+        let create = action(onenote, "create_page");
+        let result = select_result(create.result.as_deref(), &scope).unwrap();
+        assert_eq!(result["id"], "1-abc!1-def");
+        assert_eq!(check_output(&create.output, &result), vec![]);
+
+        // `success_status: [201]`: a 200 is not accepted, and says so.
+        let error = read_action(onenote, "create_page", &response(200, &[JSON], page)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("HTTP 200 OK, expected 201: {\"id\":"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn oauth2_token_expiry_and_other_auth_failures() {
+        let onenote = connector("onenote");
+        let body = r#"{"error":{"code":"InvalidAuthenticationToken","message":"Access token has expired or is not yet valid.","innerError":{"request-id":"r-401"}}}"#;
+        let error = read_action(onenote, "create_page", &response(401, &[JSON], body)).unwrap_err();
+        assert_eq!(error.kind(), ApiErrorKind::TokenExpired);
+        assert_eq!(error.request_id(), Some("r-401"));
+        let error = read_action(onenote, "create_page", &response(403, &[JSON], body)).unwrap_err();
+        assert_eq!(error.kind(), ApiErrorKind::Unauthorized);
+
+        // Non-OAuth auth: a 401 is Unauthorized, never TokenExpired.
+        let error = read_action(
+            connector("shopify"),
+            "update_order_note",
+            &response(
+                401,
+                &[JSON],
+                r#"{"errors":"[API] Invalid API key or access token"}"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), ApiErrorKind::Unauthorized);
+
+        // A `when`-only rule matches any status, even one the rule accepts.
+        let mut custom = onenote.clone();
+        let Auth::Oauth2(oauth) = &mut custom.auth else {
+            panic!("onenote uses oauth2")
+        };
+        oauth.token_expired = Some(crate::model::TokenExpired {
+            status: vec![],
+            when: Some("body.code == 100".into()),
+        });
+        let reader = ResponseReader::new(None).with_auth(&custom.auth);
+        let context = context(&custom);
+        let expired = response(200, &[JSON], r#"{"code":100,"msg":"token expired"}"#);
+        let error = reader
+            .read(&expired, &context, context.secrets())
+            .unwrap_err();
+        assert_eq!(error.kind(), ApiErrorKind::TokenExpired);
+        assert_eq!(error.to_string(), "API error 100: token expired (HTTP 200)");
+        let fine = response(200, &[JSON], r#"{"code":0}"#);
+        assert!(reader.read(&fine, &context, context.secrets()).is_ok());
+    }
+
+    #[test]
+    fn shopify_errors_as_string_and_as_object() {
+        let shopify = connector("shopify");
+        let error = read_action(
+            shopify,
+            "update_order_note",
+            &response(
+                404,
+                &[JSON, ("X-Request-Id", "shp-req-1")],
+                r#"{"errors":"Not Found"}"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "HTTP 404 Not Found: Not Found (request id shp-req-1)"
+        );
+        let body = r#"{"errors":{"title":["can't be blank"],"price":["must be a number"]}}"#;
+        let error =
+            read_action(shopify, "create_product", &response(422, &[JSON], body)).unwrap_err();
+        assert_eq!(
+            error.message(),
+            Some(r#"{"title":["can't be blank"],"price":["must be a number"]}"#)
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("HTTP 422 Unprocessable Entity: {")
+        );
+
+        let error = read_action(
+            shopify,
+            "update_order_note",
+            &response(
+                429,
+                &[JSON, ("Retry-After", "2.0")],
+                r#"{"errors":"Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), ApiErrorKind::RateLimited);
+        assert!(error.is_retryable());
+        assert_eq!(
+            error.retry_after(),
+            Some(RetryAfter::Delay(Duration::from_secs(2)))
+        );
+    }
+
+    #[test]
+    fn vika_success_false() {
+        let vika = connector("vika");
+        let body =
+            r#"{"success":false,"code":301,"message":"参数异常：datasheet 不存在","data":null}"#;
+        let error = read_action(vika, "create_record", &response(200, &[JSON], body)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "API error 301: 参数异常：datasheet 不存在 (HTTP 200)"
+        );
+
+        let ok = json!({"success": true, "code": 200, "message": "SUCCESS", "data": {
+            "total": 2, "pageNum": 1, "pageSize": 1000,
+            "records": [
+                {"recordId": "rec0001", "fields": {"Title": "A"}, "createdAt": 1_721_010_225_000_u64, "updatedAt": 1_721_010_225_000_u64},
+                {"recordId": "rec0002", "fields": {}, "createdAt": 1_721_010_226_000_u64, "updatedAt": 1_721_010_226_000_u64}
+            ]
+        }});
+        let new_record = trigger(vika, "new_record");
+        let context = context(vika);
+        let scope = ResponseReader::new(new_record.response.as_ref())
+            .read(
+                &response(200, &[JSON], ok.to_string()),
+                &context,
+                context.secrets(),
+            )
+            .unwrap();
+        let records = select_records(&new_record.records, &scope).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1]["recordId"], "rec0002");
+        assert_eq!(
+            check_output(&new_record.output, &Json::Array(records)),
+            vec![]
+        );
+        // Pagination expressions see `page` too.
+        let scope = scope.with_var("page", &json!({"number": 1, "size": 1000}));
+        assert_eq!(
+            scope
+                .eval(
+                    "body.data.pageNum * body.data.pageSize < body.data.total and page.number == 1"
+                )
+                .unwrap(),
+            Some(json!(false))
+        );
+    }
+
+    #[test]
+    fn aftership_meta_code_in_404() {
+        let aftership = connector("aftership");
+        let body = r#"{"meta":{"code":4004,"message":"Tracking does not exist.","type":"NotFound"},"data":{}}"#;
+        let error = read_action(
+            aftership,
+            "create_tracking",
+            &response(404, &[JSON, ("x-request-id", "as-0001")], body),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "API error 4004: Tracking does not exist. (HTTP 404, request id as-0001)"
+        );
+        assert_eq!(error.kind(), ApiErrorKind::Other);
+    }
+
+    #[test]
+    fn dingtalk_errcode_in_http_200() {
+        let dingtalk = connector("dingtalk");
+        let body = r#"{"errcode":310000,"errmsg":"sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]"}"#;
+        let error = read_action(dingtalk, "send_text", &response(200, &[JSON], body)).unwrap_err();
+        assert_eq!(error.code(), Some("310000"));
+        assert_eq!(
+            error.to_string(),
+            "API error 310000: sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq] (HTTP 200)"
+        );
+        let ok = read_action(
+            dingtalk,
+            "send_text",
+            &response(200, &[JSON], r#"{"errcode":0,"errmsg":"ok"}"#),
+        )
+        .unwrap();
+        let send = action(dingtalk, "send_text");
+        let result = select_result(send.result.as_deref(), &ok).unwrap();
+        assert_eq!(result, json!({"errcode": 0, "errmsg": "ok"}));
+        assert_eq!(check_output(&send.output, &result), vec![]);
+    }
+
+    const NGINX_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+    #[test]
+    fn html_502_still_gives_a_useful_error() {
+        // The Graph rule's expressions all fail on an HTML body: no second
+        // error, the excerpt instead.
+        let error = read_action(
+            connector("onenote"),
+            "create_page",
+            &response(502, &[("Content-Type", "text/html")], NGINX_502),
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), ApiErrorKind::Server);
+        assert!(error.is_retryable());
+        assert_eq!(error.code(), None);
+        assert_eq!(
+            error.to_string(),
+            "HTTP 502 Bad Gateway: 502 Bad Gateway 502 Bad Gateway nginx"
+        );
+
+        // An HTML page with HTTP 200 fails `success_when`, never succeeds.
+        let error = read_action(
+            connector("tushare"),
+            "daily",
+            &response(200, &[("Content-Type", "text/html")], NGINX_502),
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), ApiErrorKind::Other);
+        let text = error.to_string();
+        assert!(
+            text.starts_with("HTTP 200 OK, but `body.code == 0` "),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(": 502 Bad Gateway 502 Bad Gateway nginx"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn empty_bodies() {
+        assert_eq!(decode_body(Some("application/json"), b""), Json::Null);
+        assert_eq!(decode_body(None, b" \r\n"), Json::Null);
+        let shopify = connector("shopify");
+        let context = context(shopify);
+        // A 204 with no rule succeeds, and its result is null.
+        let scope = read(
+            None,
+            &shopify.auth,
+            &response(204, &[], ""),
+            &context,
+            context.secrets(),
+        )
+        .unwrap();
+        assert_eq!(select_result(None, &scope).unwrap(), Json::Null);
+        let error = read(
+            None,
+            &shopify.auth,
+            &response(503, &[], ""),
+            &context,
+            context.secrets(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "HTTP 503 Service Unavailable (empty body)"
+        );
+        assert_eq!(error.excerpt(), None);
+    }
+
+    #[test]
+    fn body_decoding_rules() {
+        let j = |ct: Option<&str>, body: &str| decode_body(ct, body.as_bytes());
+        assert_eq!(j(Some("application/json"), "123"), json!(123));
+        assert_eq!(
+            j(Some("Application/JSON;charset=UTF-8"), r#""x""#),
+            json!("x")
+        );
+        assert_eq!(
+            j(Some("application/problem+json"), r#"{"a":1}"#),
+            json!({"a": 1})
+        );
+        assert_eq!(j(Some("text/json"), "[1]"), json!([1]));
+        // Sniffed: objects and lists under any other type, or none.
+        assert_eq!(j(Some("text/plain"), " {\"a\":1}"), json!({"a": 1}));
+        assert_eq!(j(None, "[true]"), json!([true]));
+        // ... but not scalars: text stays text.
+        assert_eq!(j(Some("text/plain"), "123"), json!("123"));
+        assert_eq!(j(None, "true"), json!("true"));
+        // Declared JSON that does not parse is text.
+        assert_eq!(j(Some("application/json"), "{oops"), json!("{oops"));
+        // A byte-order mark is ignored.
+        assert_eq!(
+            decode_body(Some("application/json"), b"\xEF\xBB\xBF{\"a\":1}"),
+            json!({"a": 1})
+        );
+    }
+
+    #[test]
+    fn non_utf8_bodies_are_text_with_replacement_characters() {
+        // GBK "错误" (0xB4ED 0xCEF3) is not UTF-8: not JSON, lossy text.
+        let body: &[u8] = b"{\"msg\":\"\xB4\xED\xCE\xF3\"}";
+        assert_eq!(
+            decode_body(Some("application/json"), body),
+            json!("{\"msg\":\"\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\"}")
+        );
+        let tushare = connector("tushare");
+        let error = read_action(tushare, "daily", &response(500, &[], body)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "HTTP 500 Internal Server Error: {\"msg\":\"\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\"}"
+        );
+    }
+
+    #[test]
+    fn huge_bodies_are_cut_on_a_character_boundary() {
+        let body = "错".repeat(100_000);
+        let error = read_action(
+            connector("tushare"),
+            "daily",
+            &response(500, &[("Content-Type", "text/plain")], body.clone()),
+        )
+        .unwrap_err();
+        let excerpt = error.excerpt().unwrap();
+        assert_eq!(excerpt.chars().count(), EXCERPT_CHARS + 1);
+        assert!(excerpt.ends_with("错…"));
+        // A huge message is cut the same way.
+        let body = json!({"code": 1, "msg": "x".repeat(5000)}).to_string();
+        let error =
+            read_action(connector("tushare"), "daily", &response(200, &[JSON], body)).unwrap_err();
+        assert_eq!(error.message().unwrap().chars().count(), EXCERPT_CHARS + 1);
+        assert!(error.to_string().len() < 300);
+    }
+
+    #[test]
+    fn secrets_in_error_bodies_are_redacted() {
+        let jushuitan = connector("jushuitan");
+        let secret = "fake-app_secret-0123456789";
+        let token = "fake-access_token-0123456789";
+        let body = json!({
+            "code": 10,
+            "msg": format!("invalid sign: expected md5({secret}app_key...)"),
+            "request_id": format!("rid-{token}")
+        });
+        let error = read_action(
+            jushuitan,
+            "create_inventory_count",
+            &response(200, &[JSON], body.to_string()),
+        )
+        .unwrap_err();
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains(secret) && !text.contains(token), "{text}");
+        assert_eq!(
+            error.to_string(),
+            "API error 10: invalid sign: expected md5(***app_key...) (HTTP 200, request id rid-***)"
+        );
+
+        // A secret straddling the cut is masked before cutting: no prefix
+        // of it survives.
+        let body = format!("{}{secret} and more", "x".repeat(EXCERPT_CHARS - 10));
+        let error = read_action(
+            jushuitan,
+            "create_inventory_count",
+            &response(502, &[("Content-Type", "text/plain")], body),
+        )
+        .unwrap_err();
+        let excerpt = error.excerpt().unwrap();
+        assert!(!excerpt.contains("fake-app"), "{excerpt}");
+        assert!(excerpt.contains("***"), "{excerpt}");
+
+        // The same for expression failures of results and records.
+        let scope = read_action(
+            jushuitan,
+            "create_inventory_count",
+            &response(200, &[JSON], json!({"code": 0, "echo": secret}).to_string()),
+        )
+        .unwrap();
+        let error = select_result(Some("body.data.data"), &scope).unwrap_err();
+        assert!(!error.to_string().contains(secret), "{error}");
+    }
+
+    #[test]
+    fn fallbacks_when_the_spec_declares_no_error_expressions() {
+        let shopify = connector("shopify");
+        let context = context(shopify);
+        let read = |status: u16, headers: &[(&str, &str)], body: &str| {
+            read(
+                None,
+                &shopify.auth,
+                &response(status, headers, body),
+                &context,
+                context.secrets(),
+            )
+            .unwrap_err()
+        };
+        // The Microsoft identity platform's token error.
+        let error = read(
+            400,
+            &[JSON, ("x-ms-request-id", "ms-1")],
+            r#"{"error":"invalid_grant","error_description":"AADSTS70008: The provided authorization code or refresh token has expired.","error_codes":[70008],"trace_id":"t-1"}"#,
+        );
+        assert_eq!(
+            error.to_string(),
+            "API error invalid_grant: AADSTS70008: The provided authorization code or refresh token has expired. (HTTP 400, request id ms-1)"
+        );
+        // `error` as a phrase is the message, not a code.
+        let error = read(404, &[JSON], r#"{"error":"Not Found"}"#);
+        assert_eq!(error.to_string(), "HTTP 404 Not Found: Not Found");
+        // DingTalk's new API (`code`/`message`/`requestid`).
+        let error = read(
+            400,
+            &[JSON],
+            r#"{"code":"InvalidAuthentication","message":"不合法的access_token","requestid":"D-1"}"#,
+        );
+        assert_eq!(
+            error.to_string(),
+            "API error InvalidAuthentication: 不合法的access_token (HTTP 400, request id D-1)"
+        );
+        // RFC 9457 problem details; repeated request-id headers joined.
+        let error = read(
+            409,
+            &[
+                ("Content-Type", "application/problem+json"),
+                ("Request-Id", "a"),
+                ("request-id", "b"),
+            ],
+            r#"{"type":"about:blank","title":"Conflict","detail":"The record was changed meanwhile."}"#,
+        );
+        assert_eq!(
+            error.to_string(),
+            "HTTP 409 Conflict: The record was changed meanwhile. (request id a)"
+        );
+        // A declared expression that yields nothing falls back too.
+        let aftership = connector("aftership");
+        let error = read_action(
+            aftership,
+            "create_tracking",
+            &response(401, &[JSON], r#"{"message":"Invalid API key."}"#),
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "HTTP 401 Unauthorized: Invalid API key.");
+    }
+
+    #[test]
+    fn records_rules() {
+        let jushuitan = connector("jushuitan");
+        let new_order = trigger(jushuitan, "new_order");
+        let context = context(jushuitan);
+        let reader = ResponseReader::new(new_order.response.as_ref()).with_auth(&jushuitan.auth);
+        let read = |body: Json| {
+            reader
+                .read(
+                    &response(200, &[JSON], body.to_string()),
+                    &context,
+                    context.secrets(),
+                )
+                .unwrap()
+        };
+        let scope = read(
+            json!({"code": 0, "msg": null, "data": {"has_next": false, "orders": [
+                {"o_id": 1001, "so_id": "SO-1", "ts": 812_345_678_901_u64, "status": "WaitConfirm"}
+            ]}}),
+        );
+        let records = select_records(&new_order.records, &scope).unwrap();
+        assert_eq!(records[0]["ts"], json!(812_345_678_901_u64));
+        // `null` is no records.
+        let scope = read(json!({"code": 0, "data": {"has_next": false, "orders": null}}));
+        assert_eq!(
+            select_records(&new_order.records, &scope).unwrap(),
+            Vec::<Json>::new()
+        );
+        // An absent key is an error that suggests `default([])`.
+        let scope = read(json!({"code": 0, "data": {"has_next": false}}));
+        let error = select_records(&new_order.records, &scope).unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "the records `body.data.orders` are undefined on this response \
+                 (write `body.data.orders | default([])`"
+            ),
+            "{error}"
+        );
+        assert_eq!(
+            select_records("body.data.orders | default([])", &scope).unwrap(),
+            Vec::<Json>::new()
+        );
+        // Not a list.
+        let scope = read(json!({"code": 0, "data": {"orders": {"o_id": 1}}}));
+        let error = select_records(&new_order.records, &scope).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("the records `body.data.orders` must be a list, got an object"),
+            "{error}"
+        );
+        // A result path the body lacks is an error too; `none` is not.
+        assert!(select_result(Some("body.nope"), &scope).is_err());
+        assert_eq!(select_result(Some("none"), &scope).unwrap(), Json::Null);
+    }
+
+    #[test]
+    fn results_keep_key_order_and_integer_types() {
+        let shopify = connector("shopify");
+        let context = context(shopify);
+        let body = r#"{"order":{"z":1,"a":18446744073709551615,"m":-3,"f":1.0,"n":null}}"#;
+        let scope = read(
+            None,
+            &shopify.auth,
+            &response(200, &[JSON], body),
+            &context,
+            context.secrets(),
+        )
+        .unwrap();
+        let result = select_result(Some("body.order"), &scope).unwrap();
+        assert_eq!(
+            serde_json::to_string(&result).unwrap(),
+            r#"{"z":1,"a":18446744073709551615,"m":-3,"f":1.0,"n":null}"#
+        );
+    }
+
+    #[test]
+    fn output_warnings_name_paths() {
+        let tushare = connector("tushare");
+        let daily = action(tushare, "daily");
+        let mut rows: Vec<Json> = (0..5)
+            .map(|_| json!({"ts_code": "000001.SZ", "close": 9.2}))
+            .collect();
+        rows[3]["close"] = json!("abc");
+        rows[4]["ts_code"] = json!(1);
+        let warnings = check_output(daily.output.as_slice(), &json!({"rows": rows, "extra": 1}));
+        let lines: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                r#"rows[3].close: expected a number, got "abc""#,
+                "rows[4].ts_code: expected a string, got 1",
+            ]
+        );
+        assert_eq!(
+            check_output(&daily.output, &json!({"rows": {"ts_code": "x"}}))[0].to_string(),
+            "rows: expected a list (`multiple: true`), got an object"
+        );
+
+        // Required outputs, nested groups, list results.
+        let vika = connector("vika");
+        let create = action(vika, "create_record");
+        let warnings = check_output(
+            &create.output,
+            &json!({"records": [
+                {"recordId": "rec1", "fields": {}, "createdAt": 1},
+                {"fields": {}, "createdAt": "yesterday"},
+                {"recordId": null},
+                "rec4"
+            ]}),
+        );
+        let lines: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "records[1].recordId: required output is missing",
+                r#"records[1].createdAt: expected an integer, got "yesterday""#,
+                "records[2].recordId: required output is null",
+                r#"records[3]: expected an object of output fields, got "rec4""#,
+            ]
+        );
+        let shopify = connector("shopify");
+        let update = action(shopify, "update_order_note");
+        let warnings = check_output(&update.output, &json!([{"id": 1}, {"id": "2"}, {}]));
+        let lines: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                r#"[1].id: expected an integer, got "2""#,
+                "[2].id: required output is missing",
+            ]
+        );
+
+        // Bounded: the first 20, then a count.
+        let rows: Vec<Json> = (0..30).map(|_| json!({"close": "x"})).collect();
+        let warnings = check_output(&daily.output, &json!({"rows": rows}));
+        assert_eq!(warnings.len(), MAX_OUTPUT_WARNINGS + 1);
+        assert_eq!(warnings[19].path, "rows[19].close");
+        assert_eq!(warnings[20].to_string(), "and 10 more output warnings");
+
+        // Long strings are described, never cut (a cut secret would escape
+        // redaction).
+        let long = "s".repeat(41);
+        assert_eq!(
+            check_output(&daily.output, &json!({"rows": [{"close": long}]}))[0].message,
+            "expected a number, got a string of 41 characters"
+        );
+    }
+
+    #[test]
+    fn connection_labels() {
+        let shopify = connector("shopify");
+        let shop_context = context(shopify);
+        let rule = shopify.connection.as_ref().unwrap();
+        let body = r#"{"shop":{"name":"Fake Shop","myshopify_domain":"fake-shop.myshopify.com"}}"#;
+        let scope = read(
+            rule.response.as_ref(),
+            &shopify.auth,
+            &response(200, &[JSON], body),
+            &shop_context,
+            shop_context.secrets(),
+        )
+        .unwrap();
+        let label = render_label(
+            rule.label.as_deref().unwrap(),
+            &scope,
+            shopify,
+            &credentials(shopify),
+        );
+        assert_eq!(label.unwrap(), "Fake Shop (fake-shop.myshopify.com)");
+
+        // Jushuitan's label falls back to the (non-secret) app key.
+        let jushuitan = connector("jushuitan");
+        let context = context(jushuitan);
+        let rule = jushuitan.connection.as_ref().unwrap();
+        let scope = read(
+            rule.response.as_ref(),
+            &jushuitan.auth,
+            &response(200, &[JSON], r#"{"code":0,"data":{"datas":[]}}"#),
+            &context,
+            context.secrets(),
+        )
+        .unwrap();
+        let label = render_label(
+            rule.label.as_deref().unwrap(),
+            &scope,
+            jushuitan,
+            &credentials(jushuitan),
+        );
+        assert_eq!(label.unwrap(), "Jushuitan fake-app_key-0123456789");
+        // Secret fields are not in the label's scope.
+        let error = render_label(
+            "{{ auth.app_secret }}",
+            &scope,
+            jushuitan,
+            &credentials(jushuitan),
+        );
+        assert!(error.is_err());
+    }
+
+    #[test]
+    fn retry_after_values() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        assert_eq!(
+            RetryAfter::parse("120").map(|r| r.delay(now)),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            RetryAfter::parse(" 0.5 ").map(|r| r.delay(now)),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            RetryAfter::parse("Wed, 21 Oct 2015 07:28:30 GMT").map(|r| r.delay(now)),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            RetryAfter::parse("Wed, 21 Oct 2015 07:00:00 GMT").map(|r| r.delay(now)),
+            Some(Duration::ZERO)
+        );
+        for bad in ["", "soon", "-1", "1.2.3"] {
+            assert_eq!(RetryAfter::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn statuses_classify_and_readers_are_shareable() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<ResponseReader>();
+        shareable::<ResponseScope>();
+        shareable::<ApiError>();
+
+        let shopify = connector("shopify");
+        let context = context(shopify);
+        let reader = ResponseReader::new(None).with_auth(&shopify.auth);
+        for (status, kind, retryable) in [
+            (400, ApiErrorKind::Other, false),
+            (403, ApiErrorKind::Unauthorized, false),
+            (408, ApiErrorKind::Other, true),
+            (429, ApiErrorKind::RateLimited, true),
+            (500, ApiErrorKind::Server, true),
+            (501, ApiErrorKind::Server, false),
+            (504, ApiErrorKind::Server, true),
+            (302, ApiErrorKind::Other, false),
+        ] {
+            let error = reader
+                .read(&response(status, &[], "x"), &context, context.secrets())
+                .unwrap_err();
+            assert_eq!(
+                (error.kind(), error.is_retryable()),
+                (kind, retryable),
+                "{status}"
+            );
+        }
+    }
 }
