@@ -103,7 +103,8 @@
 //!   code, a message;
 //! - `HTTP 502 Bad Gateway: 502 Bad Gateway nginx` — neither: the excerpt;
 //! - `HTTP 200 OK, but \`body.code == 0\` is false: {"code":…}` — accepted
-//!   status rejected by `success_when`, nothing better to show;
+//!   status rejected by `success_when`, nothing better to show (`failed
+//!   (<why>)` instead of `is false` when it could not be evaluated);
 //! - `HTTP 200 OK, expected 201: …` — a 2xx not in `success_status`;
 //! - `HTTP 503 Service Unavailable (empty body)`.
 //!
@@ -116,8 +117,8 @@
 //! `success_when` or `success_status`). Retryable: 408, 429, 500, 502, 503,
 //! 504. A 2xx carrying an error code (Jushuitan's `code 199` rate limit) is
 //! **not** retryable: the spec cannot say which codes are transient.
-//! `Retry-After` (seconds, possibly decimal, or an HTTP date) is parsed into [`RetryAfter`]
-//! whatever the status.
+//! `Retry-After` (seconds, possibly decimal, or an HTTP date) is parsed
+//! into [`RetryAfter`] whatever the status.
 //!
 //! # Results and records
 //!
@@ -143,8 +144,18 @@
 //! is `required`; a missing required field is reported. Keys the spec does
 //! not declare are fine (APIs add fields) and not reported. Mismatches are
 //! warnings naming the path (`rows[3].close: expected a number, got
-//! "abc"`), never errors; the first [`MAX_OUTPUT_WARNINGS`] are kept and
-//! the rest counted.
+//! "abc"`; `[2].id` in a list), never errors. The first
+//! [`MAX_OUTPUT_WARNINGS`] are kept, then one warning with an empty path
+//! says `and N more output warnings`. Messages quote scalar values (a
+//! string of more than 40 characters only by its length): redact them with
+//! the call's secrets before printing.
+//!
+//! # Connection labels ([`render_label`])
+//!
+//! A connection's `label` template renders over the test response's
+//! `status`, `headers`, `body`, `config`, and `auth` with only the
+//! non-secret credential fields (what `spec validate` allows); the label is
+//! trimmed and redacted.
 //!
 //! # Compilation
 //!
@@ -1414,6 +1425,22 @@ mod tests {
             ]
         );
         assert_eq!(check_output(&daily.output, &result), vec![]);
+
+        // The scope: `status`, lowercase `headers`, `input`, `config`.
+        let scope = read_action(
+            tushare,
+            "daily",
+            &response(200, &[JSON, ("X-Trace", "t1")], body.to_string()),
+        )
+        .unwrap();
+        assert_eq!(
+            scope
+                .eval("status ~ ' ' ~ headers['x-trace'] ~ ' ' ~ input.ts_code ~ ' ' ~ (config is mapping)")
+                .unwrap(),
+            Some(json!("200 t1 000001.SZ True"))
+        );
+        assert_eq!(scope.eval("body.nope").unwrap(), None);
+        assert!(scope.eval("body.nope.deeper").is_err());
     }
 
     #[test]
