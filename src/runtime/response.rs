@@ -104,7 +104,7 @@
 //! - `HTTP 502 Bad Gateway: 502 Bad Gateway nginx` — neither: the excerpt;
 //! - `HTTP 200 OK, but \`body.code == 0\` is false: {"code":…}` — accepted
 //!   status rejected by `success_when`, nothing better to show (`failed
-//!   (<why>)` instead of `is false` when it could not be evaluated);
+//!   (…)` instead of `is false` when it could not be evaluated);
 //! - `HTTP 200 OK, expected 201: …` — a 2xx not in `success_status`;
 //! - `HTTP 503 Service Unavailable (empty body)`.
 //!
