@@ -67,6 +67,7 @@ mod context;
 pub mod input;
 mod redact;
 mod request;
+pub mod response;
 mod sign;
 
 use std::fmt;
@@ -81,6 +82,10 @@ pub use input::{
 };
 pub use redact::{MASK, Secrets};
 pub use request::{PreparedRequest, build, build_action, build_connection_test, build_trigger};
+pub use response::{
+    ApiError, ApiErrorKind, OutputWarning, Response, ResponseReader, ResponseScope, RetryAfter,
+    SelectError, check_output, decode_body, render_label, select_records, select_result,
+};
 pub use sign::{SortedPairs, join_sorted};
 
 /// What kind of failure a [`RequestError`] is, for exit codes and hints.
