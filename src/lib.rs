@@ -16,6 +16,7 @@ pub mod cli;
 pub mod codegen;
 pub mod codes;
 pub mod config;
+pub mod connections;
 pub mod diagnostic;
 pub mod load;
 pub mod model;

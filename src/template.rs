@@ -198,7 +198,7 @@ pub fn is_template(source: &str) -> bool {
 }
 
 /// Local hex helpers (no extra dependency for two functions).
-mod hex {
+pub mod hex {
     const LOWER: &[u8; 16] = b"0123456789abcdef";
     const UPPER: &[u8; 16] = b"0123456789ABCDEF";
 

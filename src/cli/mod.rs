@@ -5,10 +5,15 @@
 //! - 0: success (no errors; warnings allowed);
 //! - 1: the specs have problems (diagnostics printed), or a check found drift;
 //! - 2: usage error, or a file or directory could not be read or written.
+//!
+//! `spec exec` and `spec connect` add codes 3-6 for input, auth, API and
+//! network failures (see [`exec::EXIT_CODES`]).
 
 mod apply;
 mod build;
+mod connect;
 mod diff;
+mod exec;
 mod explain;
 mod validate;
 
@@ -48,6 +53,12 @@ enum Command {
     /// Apply the specs' rows to a database (SQLite, MySQL/MariaDB, PostgreSQL) in one transaction.
     #[command(after_help = EXIT_CODES)]
     Apply(apply::Args),
+    /// Run a spec with the interpreter: an action, or the connection test.
+    #[command(subcommand)]
+    Exec(exec::Command),
+    /// Save credentials for a connector (prompted; tested; file mode 0600).
+    #[command(after_help = exec::EXIT_CODES)]
+    Connect(connect::Args),
 }
 
 /// Outcome of a command, mapped to an exit code.
@@ -55,6 +66,8 @@ pub enum Outcome {
     Success,
     Problems,
     Failure,
+    /// A command-specific code (`spec exec`: 3-6).
+    Code(u8),
 }
 
 impl From<Outcome> for ExitCode {
@@ -63,6 +76,7 @@ impl From<Outcome> for ExitCode {
             Outcome::Success => ExitCode::SUCCESS,
             Outcome::Problems => ExitCode::from(1),
             Outcome::Failure => ExitCode::from(2),
+            Outcome::Code(code) => ExitCode::from(code),
         }
     }
 }
@@ -89,6 +103,8 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Apply(args) => apply::run(args),
+        Command::Exec(command) => exec::run(command),
+        Command::Connect(args) => connect::run(args),
     };
     outcome.into()
 }

@@ -75,6 +75,8 @@ pub struct Context {
     /// The multipart boundary, from the clock's nonce (reproducible in tests).
     pub(crate) boundary: String,
     pub(crate) session_token: Option<String>,
+    /// Replaces `app.base_url` (tests, sandboxes, proxies).
+    pub(crate) base_url: Option<String>,
     pub(crate) secrets: Secrets,
 }
 
@@ -160,6 +162,7 @@ impl Context {
             nonce,
             boundary: format!("spec-{}", clock.nonce().replace('-', "")),
             session_token: None,
+            base_url: None,
             secrets,
         })
     }
@@ -208,6 +211,14 @@ impl Context {
             "session",
             object([("token".to_string(), Value::from(token))]),
         );
+        self
+    }
+
+    /// Sends requests to `base_url` instead of the spec's `app.base_url`
+    /// (a mock server, a sandbox, a proxy). Request paths that are absolute
+    /// URLs keep their own host.
+    pub fn with_base_url(mut self, base_url: &str) -> Context {
+        self.base_url = Some(base_url.to_string());
         self
     }
 

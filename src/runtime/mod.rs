@@ -64,6 +64,8 @@
 //! [`PreparedRequest`] and every [`RequestError`] are redacted with it.
 
 mod context;
+mod engine;
+pub mod http;
 pub mod input;
 mod redact;
 mod request;
@@ -76,12 +78,18 @@ use std::sync::OnceLock;
 use minijinja::Environment;
 
 pub use context::{Clock, Context, Credentials, FixedClock, SystemClock};
+pub use engine::{ActionOutcome, Call, ConnectionOutcome, Engine, ExecError, ExecErrorKind};
+pub use http::{
+    HttpResponse, HttpSettings, NetError, NetErrorKind, Observer, RetryPolicy, Transport,
+};
 pub use input::{
     AssignmentError, AssignmentProblem, Assignments, Coercion, InputErrors, InputViolation,
     MAX_KEY_DEPTH, MAX_VIOLATIONS, check_input, merge_input, parse_assignments,
 };
 pub use redact::{MASK, Secrets};
-pub use request::{PreparedRequest, build, build_action, build_connection_test, build_trigger};
+pub use request::{
+    PreparedRequest, build, build_action, build_connection_test, build_session_login, build_trigger,
+};
 pub use response::{
     ApiError, ApiErrorKind, OutputWarning, Response, ResponseReader, ResponseScope, RetryAfter,
     SelectError, check_output, decode_body, render_label, select_records, select_result,

@@ -215,13 +215,44 @@ pub fn build(
     scope: &[&str],
     context: &Context,
 ) -> Result<PreparedRequest, RequestError> {
+    build_with(connector, request, scope, context, true)
+}
+
+/// Builds the `session` login request: rendered like any request (its
+/// templates carry the credentials), but not authenticated — there is no
+/// session yet.
+pub fn build_session_login(
+    connector: &Connector,
+    context: &Context,
+) -> Result<PreparedRequest, RequestError> {
+    let Auth::Session(session) = &connector.auth else {
+        return Err(RequestError::new(
+            ErrorKind::Spec,
+            format!(
+                "connector `{}` does not use session auth",
+                connector.app.key
+            ),
+        ));
+    };
+    build_with(connector, &session.login, CONNECTION_SCOPE, context, false)
+}
+
+fn build_with(
+    connector: &Connector,
+    request: &Request,
+    scope: &[&str],
+    context: &Context,
+    authenticate: bool,
+) -> Result<PreparedRequest, RequestError> {
     let mut b = Builder {
         context,
         secrets: context.secrets.clone(),
         scope: scope.to_vec(),
     };
     let mut draft = b.draft(connector, request)?;
-    b.authenticate(&connector.auth, &mut draft)?;
+    if authenticate {
+        b.authenticate(&connector.auth, &mut draft)?;
+    }
     draft.ensure_content_type();
     let url = draft.url();
     let (body, content_type) = match &draft.body {
@@ -463,7 +494,10 @@ impl Builder<'_> {
         let base = if request.path.starts_with("http://") || request.path.starts_with("https://") {
             path
         } else {
-            let base_url = self.render("`app.base_url`", &connector.app.base_url, &plain)?;
+            let base_url = match &self.context.base_url {
+                Some(base_url) => base_url.clone(),
+                None => self.render("`app.base_url`", &connector.app.base_url, &plain)?,
+            };
             let path = path.trim_start_matches('/');
             if path.is_empty() && !request.path.starts_with('/') {
                 base_url

@@ -183,10 +183,6 @@ pub const EXCERPT_CHARS: usize = 200;
 /// How many output warnings [`check_output`] keeps.
 pub const MAX_OUTPUT_WARNINGS: usize = 20;
 
-/// Retryable statuses: request timeout, rate limited, and the transient
-/// server errors.
-const RETRYABLE: &[u16] = &[408, 429, 500, 502, 503, 504];
-
 // ---------------------------------------------------------------------------
 // The raw response
 
@@ -866,7 +862,7 @@ impl ApiError {
     /// 408, 429, 500, 502, 503, 504. Whether to retry also depends on the
     /// action (`retry_safe`) — the caller's decision.
     pub fn is_retryable(&self) -> bool {
-        RETRYABLE.contains(&self.status)
+        super::http::RETRYABLE_STATUSES.contains(&self.status)
     }
 }
 

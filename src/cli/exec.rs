@@ -1,0 +1,527 @@
+//! `spec exec action <connector> <action>` and `spec exec check
+//! <connector>`: run a spec directly with the interpreter.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+use super::Outcome;
+use crate::connections::{self, CredentialsFile};
+use crate::model::Connector;
+use crate::render;
+use crate::runtime::input::parse_assignments;
+use crate::runtime::{
+    Call, Engine, ExecError, ExecErrorKind, HttpResponse, HttpSettings, Observer, PreparedRequest,
+    RetryPolicy, Secrets,
+};
+use crate::validate::{Project, validate};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (output warnings allowed)
+  1  the spec has problems, or cannot do what was asked
+  2  usage error, or a file could not be read or written
+  3  the input is invalid (nothing was sent)
+  4  credentials missing, or rejected by the API (401/403, failed login)
+  5  the API answered with an error
+  6  network failure: cannot connect, timed out, response too large";
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Run one action: check the input, send the request, print the result JSON.
+    #[command(after_help = EXIT_CODES)]
+    Action(ActionArgs),
+    /// Run the connection test and print the connection label.
+    #[command(after_help = EXIT_CODES)]
+    Check(CheckArgs),
+}
+
+/// Where the spec and the credentials come from, and how to talk HTTP.
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// Spec files or directories to look for the connector in.
+    #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
+    pub(super) specs: Vec<PathBuf>,
+    /// The named connection in the credentials file (default: the connector key).
+    #[arg(long, value_name = "NAME")]
+    pub(super) connection: Option<String>,
+    /// The credentials file (default: $SPEC_CREDENTIALS_FILE, else
+    /// ~/.config/spec/credentials.toml). `SPEC_<CONNECTOR>_<FIELD>`
+    /// variables override its values.
+    #[arg(long, value_name = "FILE")]
+    pub(super) credentials_file: Option<PathBuf>,
+    /// Send requests to this URL instead of the spec's `app.base_url`
+    /// (a mock server, a sandbox, a proxy).
+    #[arg(long, value_name = "URL")]
+    pub(super) base_url: Option<String>,
+    /// Show each HTTP exchange on stderr, every secret masked.
+    #[arg(short, long)]
+    pub(super) verbose: bool,
+    /// Seconds allowed for one attempt, body included.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub(super) timeout: f64,
+    /// Seconds allowed to establish a connection.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub(super) connect_timeout: f64,
+    /// Attempts in all for a retryable failure (1 = no retry).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub(super) attempts: u32,
+    /// Refuse response bodies larger than this.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub(super) max_response_bytes: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ActionArgs {
+    /// Connector key (looked up in --specs), or the path of its spec.
+    connector: String,
+    /// Action key.
+    action: String,
+    /// Input as a JSON or YAML file; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// One input value: `key=value` (typed by the field: `qty=5` is a
+    /// number for an integer field), `key:=<json>` for a JSON value;
+    /// dotted keys and indices for nested groups (`items[0].qty=5`).
+    /// Overrides --input. Repeatable.
+    #[arg(short = 'i', value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Connector key (looked up in --specs), or the path of its spec.
+    connector: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+pub fn run(command: Command) -> Outcome {
+    match command {
+        Command::Action(args) => run_action(args),
+        Command::Check(args) => run_check(args),
+    }
+}
+
+fn run_action(args: ActionArgs) -> Outcome {
+    let Some(connector) = load_connector(&args.connector, &args.common.specs) else {
+        return Outcome::Code(1);
+    };
+    // An unknown action is reported by the engine, with the known ones.
+    let fields = connector
+        .actions
+        .iter()
+        .find(|a| a.key == args.action)
+        .map_or(&[][..], |a| a.input.as_slice());
+    let input = match read_input(args.input.as_deref(), &args.set, fields) {
+        Ok(input) => input,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Outcome::Code(3);
+        }
+    };
+    let Some(credentials) = credentials(&connector, &args.common) else {
+        return Outcome::Failure;
+    };
+    let engine = match engine(&args.common) {
+        Ok(engine) => engine,
+        Err(error) => return fail(&error),
+    };
+    let observer = Verbose(args.common.verbose);
+    let call = Call::new(&connector, &credentials)
+        .base_url(args.common.base_url.as_deref())
+        .observer(&observer);
+    let outcome = block_on(engine.run_action(&call, &args.action, &input));
+    match outcome {
+        Ok(outcome) => {
+            for warning in &outcome.warnings {
+                eprintln!("warning: output {warning}");
+            }
+            print_json(&outcome.result)
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+fn run_check(args: CheckArgs) -> Outcome {
+    let Some(connector) = load_connector(&args.connector, &args.common.specs) else {
+        return Outcome::Code(1);
+    };
+    let Some(credentials) = credentials(&connector, &args.common) else {
+        return Outcome::Failure;
+    };
+    let engine = match engine(&args.common) {
+        Ok(engine) => engine,
+        Err(error) => return fail(&error),
+    };
+    let observer = Verbose(args.common.verbose);
+    let call = Call::new(&connector, &credentials)
+        .base_url(args.common.base_url.as_deref())
+        .observer(&observer);
+    match block_on(engine.check_connection(&call)) {
+        Ok(outcome) => {
+            if std::io::stdout().is_terminal() {
+                match &outcome.label {
+                    Some(label) => println!("connected: {label}"),
+                    None => println!("connected"),
+                }
+                Outcome::Success
+            } else {
+                print_json(&serde_json::json!({
+                    "connector": connector.app.key,
+                    "ok": true,
+                    "label": outcome.label,
+                }))
+            }
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+/// Runs a future on a runtime for this command.
+pub(super) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread tokio runtime")
+        .block_on(future)
+}
+
+pub(super) fn engine(common: &Common) -> Result<Engine, ExecError> {
+    let seconds = |s: f64, what: &str| -> Result<Duration, ExecError> {
+        Duration::try_from_secs_f64(s).map_err(|_| ExecError {
+            kind: ExecErrorKind::Spec,
+            message: format!("--{what} must be a positive number of seconds"),
+            hint: None,
+            details: Vec::new(),
+            api: None,
+        })
+    };
+    Engine::new(HttpSettings {
+        connect_timeout: seconds(common.connect_timeout, "connect-timeout")?,
+        timeout: seconds(common.timeout, "timeout")?,
+        max_response_bytes: common.max_response_bytes,
+        retry: RetryPolicy {
+            max_attempts: common.attempts.max(1),
+            ..RetryPolicy::default()
+        },
+    })
+}
+
+/// The connector named `name`: a spec path, or a connector key found in
+/// `specs`. Diagnostics of that connector are printed; `None` when it
+/// cannot be used.
+pub(super) fn load_connector(name: &str, specs: &[PathBuf]) -> Option<Connector> {
+    let as_path = Path::new(name);
+    let by_path = as_path.exists();
+    // By convention a connector's spec is `<key>.yaml` or `<key>/`: load
+    // just that (a cold `spec exec` stays fast with hundreds of specs),
+    // else everything given.
+    let conventional = specs
+        .iter()
+        .flat_map(|dir| [dir.join(format!("{name}.yaml")), dir.join(name)])
+        .find(|p| p.is_file() || p.join("connector.yaml").is_file());
+    let paths = if by_path {
+        vec![as_path.to_path_buf()]
+    } else if let Some(path) = &conventional
+        && let Ok(project) = validate(std::slice::from_ref(path))
+        && project.connectors.iter().any(|c| c.model.app.key == name)
+    {
+        return pick(project, name, false);
+    } else {
+        specs.to_vec()
+    };
+    let project = match validate(&paths) {
+        Ok(project) => project,
+        Err(error) => {
+            eprintln!("error: cannot read {error}");
+            return None;
+        }
+    };
+    if !by_path && !project.connectors.iter().any(|c| c.model.app.key == name) {
+        let known: Vec<_> = project
+            .connectors
+            .iter()
+            .map(|c| c.model.app.key.as_str())
+            .collect();
+        eprintln!(
+            "error: no connector `{name}` in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if known.is_empty() {
+            eprintln!("  = help: pass --specs DIR, or the path of a spec file");
+        } else {
+            eprintln!("  = help: connectors found: {}", known.join(", "));
+        }
+        return None;
+    }
+    pick(project, name, by_path)
+}
+
+/// The connector `name` of `project` (its only one when given `by_path`),
+/// unless its spec has errors (printed).
+fn pick(project: Project, name: &str, by_path: bool) -> Option<Connector> {
+    let found = if by_path {
+        project.connectors.first()
+    } else {
+        project.connectors.iter().find(|c| c.model.app.key == name)
+    };
+    let Some(found) = found else {
+        // A path whose spec could not be modeled: its diagnostics say why.
+        eprint!(
+            "{}",
+            render::human(
+                &project.sources,
+                &project.diagnostics,
+                super::stderr_color()
+            )
+        );
+        eprintln!("error: {name} holds no usable connector spec");
+        return None;
+    };
+    if own_errors(&project, &found.path) {
+        return None;
+    }
+    Some(found.model.clone())
+}
+
+/// Prints the diagnostics of the spec at `path`; true when it has errors.
+fn own_errors(project: &Project, path: &Path) -> bool {
+    let own: Vec<_> = project
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            project
+                .path_of(d)
+                .is_some_and(|p| p == path || p.starts_with(path))
+        })
+        .cloned()
+        .collect();
+    if !own.is_empty() {
+        eprint!(
+            "{}",
+            render::human(&project.sources, &own, super::stderr_color())
+        );
+    }
+    let errors = own
+        .iter()
+        .any(|d| d.severity == crate::diagnostic::Severity::Error);
+    if errors {
+        eprintln!(
+            "error: the spec {} has errors; fix them first (`spec validate {}`)",
+            path.display(),
+            path.display()
+        );
+    }
+    errors
+}
+
+/// `--input FILE` (JSON or YAML; `-` is stdin) with the `-i` values put
+/// on top. Each `-i key=value` text is typed by the field its path names
+/// (`qty=5` is a number for an integer field); the file's values must
+/// already have their JSON types. `fields` are the action's input fields.
+fn read_input(
+    file: Option<&Path>,
+    set: &[String],
+    fields: &[crate::model::Field],
+) -> Result<Json, String> {
+    let base = match file {
+        None => Json::Null,
+        Some(path) => {
+            let text = if path == Path::new("-") {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|e| format!("cannot read the input from stdin: {e}"))?;
+                text
+            } else {
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read the input file {}: {e}", path.display()))?
+            };
+            parse_input(&text).map_err(|e| {
+                format!(
+                    "the input {} is neither JSON nor YAML: {e}",
+                    if path == Path::new("-") {
+                        "on stdin".to_string()
+                    } else {
+                        format!("file {}", path.display())
+                    }
+                )
+            })?
+        }
+    };
+    parse_assignments(set)
+        .and_then(|assignments| assignments.apply_to(base, fields))
+        .map_err(|e| {
+            let lines: String = e
+                .to_string()
+                .lines()
+                .map(|l| format!("\n  - {l}"))
+                .collect();
+            format!("invalid -i value{lines}")
+        })
+}
+
+fn parse_input(text: &str) -> Result<Json, String> {
+    if let Ok(json) = serde_json::from_str(text) {
+        return Ok(json);
+    }
+    let node = crate::yaml::parse(crate::source::FileId(0), text).map_err(|e| e.message)?;
+    Ok(node.to_json())
+}
+
+/// The call's credentials: the named connection (if the file has it),
+/// overridden by environment variables.
+fn credentials(connector: &Connector, common: &Common) -> Option<crate::runtime::Credentials> {
+    let path = match connections::file_path(common.credentials_file.as_deref()) {
+        Ok(path) => path,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return None;
+        }
+    };
+    let file = match CredentialsFile::read(&path, &mut |w| eprintln!("warning: {w}")) {
+        Ok(file) => file,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return None;
+        }
+    };
+    let name = common
+        .connection
+        .clone()
+        .unwrap_or_else(|| connector.app.key.clone());
+    let connection = file.connections.get(&name);
+    if let Some(connection) = connection
+        && connection.connector != connector.app.key
+    {
+        eprintln!(
+            "error: connection `{name}` in {} is for connector `{}`, not `{}`",
+            path.display(),
+            connection.connector,
+            connector.app.key
+        );
+        return None;
+    }
+    if connection.is_none() && common.connection.is_some() {
+        eprintln!(
+            "error: no connection `{name}` in {}; create it with `spec connect {} --name {name}`",
+            path.display(),
+            connector.app.key
+        );
+        return None;
+    }
+    Some(connections::resolve(connector, connection, &|var| {
+        std::env::var(var).ok()
+    }))
+}
+
+fn print_json(value: &Json) -> Outcome {
+    let text = if std::io::stdout().is_terminal() {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    let text = text.unwrap_or_else(|_| "null".into());
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
+        return Outcome::Failure;
+    }
+    Outcome::Success
+}
+
+pub(super) fn fail(error: &ExecError) -> Outcome {
+    eprintln!("error: {}", error.message);
+    for detail in &error.details {
+        eprintln!("  - {detail}");
+    }
+    if let Some(hint) = &error.hint {
+        eprintln!("  = hint: {hint}");
+    }
+    Outcome::Code(match error.kind {
+        ExecErrorKind::Spec => 1,
+        ExecErrorKind::Input => 3,
+        ExecErrorKind::Auth => 4,
+        ExecErrorKind::Api => 5,
+        ExecErrorKind::Network => 6,
+    })
+}
+
+/// `-v`: each exchange on stderr, curl style, secrets masked.
+pub(super) struct Verbose(pub bool);
+
+/// Response headers whose values are credentials whatever the spec says.
+const SECRET_RESPONSE_HEADERS: &[&str] = &["set-cookie", "authorization", "proxy-authorization"];
+
+/// Bodies longer than this are cut in `-v` output.
+const SHOWN_BODY_BYTES: usize = 4096;
+
+impl Observer for Verbose {
+    fn request(&self, attempt: u32, request: &PreparedRequest) {
+        if !self.0 {
+            return;
+        }
+        let text = request.to_string();
+        let mut err = std::io::stderr().lock();
+        if attempt > 1 {
+            let _ = writeln!(err, "* attempt {attempt}");
+        }
+        for line in text.trim_end_matches('\n').lines() {
+            let _ = writeln!(err, "> {line}");
+        }
+    }
+
+    fn response(&self, _attempt: u32, response: &HttpResponse, secrets: &Secrets) {
+        if !self.0 {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "< HTTP {} ({} ms, {} bytes)",
+            response.status,
+            response.elapsed.as_millis(),
+            response.body.len()
+        );
+        for (name, value) in &response.headers {
+            let value = if SECRET_RESPONSE_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                crate::runtime::MASK.to_string()
+            } else {
+                secrets.redact(value)
+            };
+            let _ = writeln!(err, "< {name}: {value}");
+        }
+        if !response.body.is_empty() {
+            let _ = writeln!(err, "<");
+            // Redact before cutting, so a cut cannot split a secret.
+            let text = secrets.redact(&String::from_utf8_lossy(&response.body));
+            let mut cut = text.len().min(SHOWN_BODY_BYTES);
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            for line in text[..cut].lines() {
+                let _ = writeln!(err, "< {line}");
+            }
+            if cut < text.len() {
+                let _ = writeln!(err, "< ... ({} more bytes)", text.len() - cut);
+            }
+        }
+    }
+
+    fn retry(&self, attempt: u32, delay: Duration, reason: &str) {
+        if self.0 {
+            eprintln!(
+                "* attempt {attempt} failed ({reason}); retrying in {} ms",
+                delay.as_millis()
+            );
+        }
+    }
+}
