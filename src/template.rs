@@ -138,7 +138,16 @@ fn zip_rows(items: Value, fields: Value) -> Result<Value, Error> {
         let object: indexmap::IndexMap<Value, Value> = names
             .iter()
             .zip(values.into_iter().chain(std::iter::repeat(Value::from(()))))
-            .map(|(name, value)| (Value::from(name.to_string()), value))
+            .map(|(name, value)| {
+                // Keys are strings (a JSON object's); string names are
+                // shared, not copied.
+                let key = if name.as_str().is_some() {
+                    name.clone()
+                } else {
+                    Value::from(name.to_string())
+                };
+                (key, value)
+            })
             .collect();
         rows.push(Value::from_object(object));
     }

@@ -272,8 +272,20 @@ impl Engine {
                     message: request.redact(&w.message),
                 })
                 .collect();
+            // A result comes from the response (and the input): when the
+            // response does not echo a secret, there is nothing to mask.
+            let secrets = request.secrets();
+            let echoed = secrets.occurs_in(&response.body)
+                || response
+                    .headers
+                    .iter()
+                    .any(|(_, v)| secrets.occurs_in(v.as_bytes()));
             return Ok(ActionOutcome {
-                result: request.secrets().redact_json(result),
+                result: if echoed {
+                    secrets.redact_json(result)
+                } else {
+                    result
+                },
                 warnings,
                 status: response.status,
                 attempts: response.attempts,

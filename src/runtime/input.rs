@@ -559,7 +559,7 @@ impl Checker {
         let regex = self
             .patterns
             .entry(pattern.to_string())
-            .or_insert_with(|| Regex::new(&format!("^(?:{pattern})$")).ok());
+            .or_insert_with(|| anchored(pattern));
         let message = match regex {
             Some(regex) if regex.is_match(s) => return,
             Some(_) => match constraint_message(field) {
@@ -1376,6 +1376,30 @@ impl Assignments {
         }
         Ok(coerce_text(t, text).unwrap_or_else(|| Value::String(text.to_string())))
     }
+}
+
+/// `pattern` anchored at both ends, compiled once per process: compiling
+/// dominated a call's cost when every call compiled its patterns again.
+/// `None` if the pattern is invalid. The cache is bounded (specs have a
+/// few dozen patterns; a pathological caller cannot grow it without end).
+fn anchored(pattern: &str) -> Option<Regex> {
+    use std::sync::{Mutex, OnceLock};
+    const MAX_CACHED: usize = 4096;
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Ok(cache) = cache.lock()
+        && let Some(regex) = cache.get(pattern)
+    {
+        return regex.clone();
+    }
+    let regex = Regex::new(&format!("^(?:{pattern})$")).ok();
+    if let Ok(mut cache) = cache.lock() {
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(pattern.to_string(), regex.clone());
+    }
+    regex
 }
 
 #[cfg(test)]

@@ -48,6 +48,20 @@ impl Secrets {
             .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     }
 
+    /// Whether any secret (in any of its forms) occurs in `bytes`.
+    pub fn occurs_in(&self, bytes: &[u8]) -> bool {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self
+                .values
+                .iter()
+                .any(|secret| text.contains(secret.as_str())),
+            Err(_) => self
+                .values
+                .iter()
+                .any(|secret| bytes.windows(secret.len()).any(|w| w == secret.as_bytes())),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -71,6 +85,16 @@ impl Secrets {
     pub fn redact_json(&self, value: serde_json::Value) -> serde_json::Value {
         use serde_json::Value;
         if self.values.is_empty() {
+            return value;
+        }
+        // Fast path: most results hold no secret; one scan of the
+        // serialized value says so without visiting every string.
+        if let Ok(text) = serde_json::to_string(&value)
+            && !self
+                .values
+                .iter()
+                .any(|secret| text.contains(secret.as_str()))
+        {
             return value;
         }
         match value {

@@ -1101,13 +1101,19 @@ fn check_object(value: &Json, fields: &[Field], path: &str, check: &mut Warnings
         return;
     };
     for field in fields {
-        let field_path = join_path(path, &field.key);
         match map.get(&field.key) {
             None if field.required => {
-                check.push(&field_path, "required output is missing".into());
+                check.push(
+                    &join_path(path, &field.key),
+                    "required output is missing".into(),
+                );
             }
             None => {}
-            Some(value) => check_field(value, field, &field_path, check),
+            // The common case, a scalar of the right type, needs no path:
+            // paths are built only for values that are reported.
+            Some(value)
+                if !field.multiple && scalar_matches(value, field.field_type) == Some(true) => {}
+            Some(value) => check_field(value, field, &join_path(path, &field.key), check),
         }
     }
 }
@@ -1137,18 +1143,33 @@ fn check_field(value: &Json, field: &Field, path: &str, check: &mut Warnings) {
     }
 }
 
-fn check_single(value: &Json, field: &Field, path: &str, check: &mut Warnings) {
-    let (ok, expected) = match field.field_type {
-        FieldType::Group => return check_object(value, &field.fields, path, check),
+/// Whether `value` has the scalar type `field_type` asks for; `None` for
+/// a group (checked field by field).
+fn scalar_matches(value: &Json, field_type: FieldType) -> Option<bool> {
+    Some(match field_type {
+        FieldType::Group => return None,
         FieldType::String
         | FieldType::Text
         | FieldType::Date
         | FieldType::Datetime
-        | FieldType::File => (value.is_string(), "a string"),
-        FieldType::Integer => (value.is_i64() || value.is_u64(), "an integer"),
-        FieldType::Number => (value.is_number(), "a number"),
-        FieldType::Boolean => (value.is_boolean(), "a boolean"),
-        FieldType::Object => (value.is_object() || value.is_array(), "an object or a list"),
+        | FieldType::File => value.is_string(),
+        FieldType::Integer => value.is_i64() || value.is_u64(),
+        FieldType::Number => value.is_number(),
+        FieldType::Boolean => value.is_boolean(),
+        FieldType::Object => value.is_object() || value.is_array(),
+    })
+}
+
+fn check_single(value: &Json, field: &Field, path: &str, check: &mut Warnings) {
+    let Some(ok) = scalar_matches(value, field.field_type) else {
+        return check_object(value, &field.fields, path, check);
+    };
+    let expected = match field.field_type {
+        FieldType::Integer => "an integer",
+        FieldType::Number => "a number",
+        FieldType::Boolean => "a boolean",
+        FieldType::Object => "an object or a list",
+        _ => "a string",
     };
     if !ok {
         check.push(
@@ -1196,7 +1217,41 @@ fn to_value(json: &Json) -> Value {
 
 /// A minijinja value as JSON: integers stay integers, objects keep order.
 fn to_json(value: &Value) -> Result<Json, serde_json::Error> {
-    serde_json::to_value(value)
+    // A direct walk: several times faster than going through `Serialize`
+    // for the large lists of objects results usually are. Anything
+    // unusual (floats, bytes, custom objects) takes the serde path.
+    Ok(match value.kind() {
+        ValueKind::Undefined | ValueKind::None => Json::Null,
+        ValueKind::Bool => Json::Bool(value.is_true()),
+        ValueKind::String => match value.as_str() {
+            Some(s) => Json::String(s.to_string()),
+            None => serde_json::to_value(value)?,
+        },
+        // `as_i64` also accepts whole floats (9.0): keep those floats.
+        ValueKind::Number => match value.as_i64().filter(|_| value.is_integer()) {
+            Some(i) => Json::from(i),
+            None => serde_json::to_value(value)?,
+        },
+        ValueKind::Seq => match value.try_iter() {
+            Ok(items) => Json::Array(items.map(|v| to_json(&v)).collect::<Result<_, _>>()?),
+            Err(_) => serde_json::to_value(value)?,
+        },
+        ValueKind::Map => match value.as_object().and_then(|o| o.try_iter_pairs()) {
+            Some(pairs) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in pairs {
+                    let key = match k.as_str() {
+                        Some(s) => s.to_string(),
+                        None => k.to_string(),
+                    };
+                    map.insert(key, to_json(&v)?);
+                }
+                Json::Object(map)
+            }
+            None => serde_json::to_value(value)?,
+        },
+        _ => serde_json::to_value(value)?,
+    })
 }
 
 /// The text of an error expression's value, or `None` when it says nothing.
