@@ -44,7 +44,7 @@ enum Command {
     /// Explain a diagnostic code: what it checks, why, and how to fix it.
     #[command(after_help = EXIT_CODES)]
     Explain(explain::Args),
-    /// Compile specs into generated/: seed SQL for MySQL/MariaDB, PostgreSQL and SQLite.
+    /// Compile specs into generated/: seed SQL for MySQL/MariaDB, PostgreSQL and SQLite, and the docs site.
     #[command(after_help = EXIT_CODES)]
     Build(build::Args),
     /// Show what changed since a git revision or directory: summary, breaking changes, delta SQL.

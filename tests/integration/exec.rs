@@ -1135,3 +1135,40 @@ fn wait(child: std::process::Child) -> std::process::Output {
         }
     }
 }
+
+/// The docs site shows a `spec exec` command per action with its required
+/// inputs; each must be one the interpreter accepts as it stands.
+#[test]
+fn docs_example_commands_pass_the_input_check() {
+    use spec::codegen::docs::view::example_command;
+    use spec::runtime::{Coercion, check_input, parse_assignments};
+    let project = crate::common::validate(&[crate::common::root().join("specs")]);
+    let mut checked = 0;
+    for connector in &project.connectors {
+        let app = &connector.model.app.key;
+        for action in &connector.model.actions {
+            let command = example_command("action", app, &action.key, &action.input);
+            let args: Vec<String> = command
+                .split(" \\\n    -i ")
+                .skip(1)
+                .map(
+                    |arg| match arg.strip_prefix('\'').and_then(|a| a.strip_suffix('\'')) {
+                        Some(quoted) => quoted.replace("'\\''", "'"),
+                        None => arg.to_string(),
+                    },
+                )
+                .collect();
+            let input = parse_assignments(&args)
+                .and_then(|a| a.apply_to(Value::Null, &action.input))
+                .unwrap_or_else(|e| panic!("{app}.{}: {command}\n{e}", action.key));
+            if let Err(errors) = check_input(&action.input, &input, Coercion::Strict) {
+                panic!(
+                    "{app}.{}: the docs' command is rejected:\n{command}\n{errors}",
+                    action.key
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "{checked}");
+}

@@ -988,6 +988,16 @@ fn example_field(f: &Field, prefix: &str, force: bool, out: &mut Vec<String>) {
     if f.default.is_some() && !force {
         return;
     }
+    // Free-form JSON is never typed from text: it takes `:=` and JSON.
+    if f.field_type == FieldType::Object {
+        let json = f
+            .default
+            .as_ref()
+            .map(|d| serde_json::to_string(d).unwrap_or_else(|_| "{}".into()))
+            .unwrap_or_else(|| "{}".into());
+        out.push(format!("{path}:={json}"));
+        return;
+    }
     let value = example_value(f);
     if f.multiple {
         out.push(format!("{path}[0]={value}"));
