@@ -250,10 +250,17 @@ fn main() {
         }
         hand_times.push(start.elapsed() / rounds as u32);
     }
+    // For a profiler or `perf stat -e instructions` (counts, unlike times,
+    // do not depend on what else the machine is doing): one loop only.
     if std::env::var_os("PROFILE_OVERHEAD").is_some() {
-        // For a profiler: the interpreter's loop only.
         for _ in 0..rounds {
             std::hint::black_box(interpreted());
+        }
+        return;
+    }
+    if std::env::var_os("PROFILE_HAND").is_some() {
+        for _ in 0..rounds {
+            std::hint::black_box(by_hand());
         }
         return;
     }

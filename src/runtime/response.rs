@@ -1227,10 +1227,15 @@ fn to_json(value: &Value) -> Result<Json, serde_json::Error> {
             Some(s) => Json::String(s.to_string()),
             None => serde_json::to_value(value)?,
         },
-        // `as_i64` also accepts whole floats (9.0): keep those floats.
-        ValueKind::Number => match value.as_i64().filter(|_| value.is_integer()) {
+        // Integers stay integers and floats floats (`as_i64` alone would
+        // also take a whole float such as 9.0).
+        ValueKind::Number if value.is_integer() => match value.as_i64() {
             Some(i) => Json::from(i),
             None => serde_json::to_value(value)?,
+        },
+        ValueKind::Number => match f64::try_from(value.clone()) {
+            Ok(f) => serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number),
+            Err(_) => serde_json::to_value(value)?,
         },
         ValueKind::Seq => match value.try_iter() {
             Ok(items) => Json::Array(items.map(|v| to_json(&v)).collect::<Result<_, _>>()?),
