@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use serde::Deserialize as _;
+
 use crate::diagnostic::{self, Diagnostic};
 use crate::load::{self, LoadError, Unit};
 use crate::model::Connector;
@@ -210,6 +212,12 @@ fn model(root: &Node) -> Result<Connector, Vec<Diagnostic>> {
     let schema_diagnostics = schema::check(root, &json);
     if !schema_diagnostics.is_empty() {
         return Err(schema_diagnostics);
+    }
+    // Without path tracking first: several times cheaper, and a spec that
+    // passed the schema nearly always fits the model. Only a misfit is
+    // deserialized again, tracking the path, for the diagnostic.
+    if let Ok(model) = Connector::deserialize(&json) {
+        return Ok(model);
     }
     serde_path_to_error::deserialize::<_, Connector>(json).map_err(|error| {
         let pointer = path_to_pointer(&error.path().to_string());
