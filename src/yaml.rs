@@ -718,6 +718,20 @@ mod tests {
             "---\n",
             "a:\n",
             "a:\n  - \n  -\n",
+            "a: 1\r\nb: x y\r\nc:\r\n  - d\r\n",
+            "\u{feff}a: 1\n",
+            "a: \"tab\\there\"\nb: 'it''s'\nc: \"\\u00e9\"\n",
+            "a: plain\n  continued\n  lines\nb: 2\n",
+            "a: |2\n    indented\n   less\nb: >-\n  folded\n  text\n\n  para\n",
+            "a: |\n  keep\n\n\nb: |+\n  keep\n\n",
+            "a:\t1\n",
+            "- - - x\n    - y\n  - z\n- {a: [1, {b: c}], d: e}\n",
+            "key with spaces: v\n\"quoted key\": w\n'single': x\n",
+            "a: 名字\nb: \"聚水潭\"\n名: x\n",
+            "? a\n: b\n",
+            "a: b: c\n",
+            "a: [1, 2\n",
+            "a: 'unterminated\n",
         ] {
             assert_paths_agree(text);
         }
