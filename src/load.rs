@@ -59,15 +59,28 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// What a path given on the command line turned out to be.
+/// One connector to read, as found under the paths given on the command
+/// line: a spec file, or a connector directory.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Unit {
+pub enum Unit {
     File(PathBuf),
     Directory(PathBuf),
 }
 
 /// Loads every connector under `paths` (files or directories).
 pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
+    let mut loaded = Loaded::default();
+    for unit in units(paths)? {
+        let unit = load_unit(&unit, &mut loaded.sources)?;
+        loaded.connectors.extend(unit.connector);
+        loaded.diagnostics.extend(unit.diagnostics);
+    }
+    Ok(loaded)
+}
+
+/// Every connector under `paths`, in the order they are loaded and
+/// reported. Fails only on a path that cannot be reached.
+pub fn units(paths: &[PathBuf]) -> Result<Vec<Unit>, LoadError> {
     let mut units = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for path in paths {
@@ -75,22 +88,35 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, LoadError> {
     }
     units.sort();
     units.dedup();
-    let mut loaded = Loaded::default();
-    for unit in units {
-        match unit {
-            Unit::File(path) => {
-                if let Some((file, root)) = read_document(&path, &mut loaded)? {
-                    loaded.connectors.push(RawConnector {
-                        path,
-                        main_file: file,
-                        root,
-                    });
-                }
-            }
-            Unit::Directory(dir) => load_directory(&dir, &mut loaded)?,
+    Ok(units)
+}
+
+/// One unit, read: its connector (unless a file could not be parsed) and
+/// the problems found reading it.
+#[derive(Debug)]
+pub struct LoadedUnit {
+    pub connector: Option<RawConnector>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads one unit, adding its files to `sources`. Units are independent:
+/// they can be read in parallel, each into its own [`Sources`].
+pub fn load_unit(unit: &Unit, sources: &mut Sources) -> Result<LoadedUnit, LoadError> {
+    let mut diagnostics = Vec::new();
+    let connector = match unit {
+        Unit::File(path) => {
+            read_document(path, sources, &mut diagnostics)?.map(|(file, root)| RawConnector {
+                path: path.clone(),
+                main_file: file,
+                root,
+            })
         }
-    }
-    Ok(loaded)
+        Unit::Directory(dir) => load_directory(dir, sources, &mut diagnostics)?,
+    };
+    Ok(LoadedUnit {
+        connector,
+        diagnostics,
+    })
 }
 
 fn io_error(path: &Path, error: std::io::Error) -> LoadError {
@@ -174,9 +200,15 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(entries)
 }
 
-fn load_directory(dir: &Path, loaded: &mut Loaded) -> Result<(), LoadError> {
-    let Some((main_file, mut root)) = read_document(&dir.join(CONNECTOR_FILE), loaded)? else {
-        return Ok(());
+fn load_directory(
+    dir: &Path,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Option<RawConnector>, LoadError> {
+    let Some((main_file, mut root)) =
+        read_document(&dir.join(CONNECTOR_FILE), sources, diagnostics)?
+    else {
+        return Ok(None);
     };
     for (section, singular) in [("actions", "action"), ("triggers", "trigger")] {
         let part_dir = dir.join(section);
@@ -187,11 +219,11 @@ fn load_directory(dir: &Path, loaded: &mut Loaded) -> Result<(), LoadError> {
             if !is_yaml(&path) {
                 continue;
             }
-            let Some((file, part)) = read_document(&path, loaded)? else {
+            let Some((file, part)) = read_document(&path, sources, diagnostics)? else {
                 continue;
             };
             if !matches!(part.value, Value::Map(_)) {
-                loaded.diagnostics.push(
+                diagnostics.push(
                     Diagnostic::new(
                         Code::Layout,
                         format!("a file in `{section}/` must hold one {singular} as a mapping"),
@@ -206,12 +238,11 @@ fn load_directory(dir: &Path, loaded: &mut Loaded) -> Result<(), LoadError> {
             append_part(&mut root, section, part, file);
         }
     }
-    loaded.connectors.push(RawConnector {
+    Ok(Some(RawConnector {
         path: dir.to_path_buf(),
         main_file,
         root,
-    });
-    Ok(())
+    }))
 }
 
 /// Appends a part file's mapping to `root[section]`, creating the list when
@@ -244,13 +275,15 @@ fn append_part(root: &mut Node, section: &str, part: Node, part_file: FileId) {
 
 /// Reads and parses one file. Content problems become diagnostics (and
 /// `None`); only I/O failures are errors.
-fn read_document(path: &Path, loaded: &mut Loaded) -> Result<Option<(FileId, Node)>, LoadError> {
+fn read_document(
+    path: &Path,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Option<(FileId, Node)>, LoadError> {
     let meta = fs::metadata(path).map_err(|e| io_error(path, e))?;
     if meta.len() > MAX_FILE_BYTES {
-        let file = loaded
-            .sources
-            .add(SourceFile::new(path.to_path_buf(), String::new()));
-        loaded.diagnostics.push(
+        let file = sources.add(SourceFile::new(path.to_path_buf(), String::new()));
+        diagnostics.push(
             Diagnostic::new(
                 Code::ResourceLimit,
                 format!(
@@ -272,10 +305,8 @@ fn read_document(path: &Path, loaded: &mut Loaded) -> Result<Option<(FileId, Nod
             let bytes = error.into_bytes();
             // Keep the valid prefix so the diagnostic can show the line.
             let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
-            let file = loaded
-                .sources
-                .add(SourceFile::new(path.to_path_buf(), prefix));
-            loaded.diagnostics.push(
+            let file = sources.add(SourceFile::new(path.to_path_buf(), prefix));
+            diagnostics.push(
                 Diagnostic::new(
                     Code::NotUtf8,
                     format!(
@@ -289,13 +320,11 @@ fn read_document(path: &Path, loaded: &mut Loaded) -> Result<Option<(FileId, Nod
             return Ok(None);
         }
     };
-    let file = loaded
-        .sources
-        .add(SourceFile::new(path.to_path_buf(), text));
-    let text = &loaded.sources.get(file).text;
+    let file = sources.add(SourceFile::new(path.to_path_buf(), text));
+    let text = &sources.get(file).text;
     match yaml::parse(file, text) {
         Ok(root) if matches!(root.value, Value::Null) => {
-            loaded.diagnostics.push(
+            diagnostics.push(
                 Diagnostic::new(Code::EmptyFile, "file is empty: it holds no YAML document")
                     .at(Span::file_start(file))
                     .help(
@@ -318,7 +347,7 @@ fn read_document(path: &Path, loaded: &mut Loaded) -> Result<Option<(FileId, Nod
                     "real connectors are far below this limit; split large connectors into a directory and avoid YAML aliases",
                 ),
             };
-            loaded.diagnostics.push(
+            diagnostics.push(
                 Diagnostic::new(code, error.message)
                     .at(error.span)
                     .help(help),

@@ -111,6 +111,14 @@ impl Sources {
         FileId(u32::try_from(self.files.len() - 1).expect("fewer than 2^32 files"))
     }
 
+    /// Adds every file of `other`, whose [`FileId`]s become `id + base`;
+    /// returns `base`.
+    pub fn append(&mut self, other: Sources) -> u32 {
+        let base = u32::try_from(self.files.len()).expect("fewer than 2^32 files");
+        self.files.extend(other.files);
+        base
+    }
+
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }

@@ -5,9 +5,12 @@
 //! schema's), but every other connector still goes through every rule.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Deserialize as _;
 
 use crate::diagnostic::{self, Diagnostic};
-use crate::load::{self, LoadError};
+use crate::load::{self, LoadError, Unit};
 use crate::model::Connector;
 use crate::rules;
 use crate::schema;
@@ -16,11 +19,12 @@ use crate::yaml::Node;
 use crate::{codes::Code, diagnostic::Severity};
 
 /// A connector that passed the schema and deserialized into the model.
+/// (Its located YAML tree is dropped once its rules have run: the model is
+/// what later stages use.)
 #[derive(Debug)]
 pub struct ModeledConnector {
     pub path: PathBuf,
     pub main_file: FileId,
-    pub root: Node,
     pub model: Connector,
 }
 
@@ -54,73 +58,55 @@ impl Project {
     }
 }
 
+/// Stack for the validation threads: deserializing the model and the
+/// schema check recurse once or twice per YAML level (at most
+/// [`crate::yaml::MAX_DEPTH`]).
+const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
+
 /// Validates every connector under `paths`.
+///
+/// Each connector is loaded, checked against the schema, modeled and run
+/// through the rules that concern it alone on one of a few threads (one
+/// per core), and its located tree is dropped right after. The results are
+/// then merged in path order, so the output does not depend on threads.
 pub fn validate(paths: &[PathBuf]) -> Result<Project, LoadError> {
-    let loaded = load::load(paths)?;
-    let mut diagnostics = loaded.diagnostics;
-    let connectors_found = loaded.connectors.len();
-    let mut modeled = Vec::new();
-    for raw in loaded.connectors {
-        let json = raw.root.to_json();
-        let schema_diagnostics = schema::check(&raw.root, &json);
-        if !schema_diagnostics.is_empty() {
-            diagnostics.extend(schema_diagnostics);
-            continue;
-        }
-        match serde_path_to_error::deserialize::<_, Connector>(json) {
-            Ok(model) => modeled.push(ModeledConnector {
-                path: raw.path,
-                main_file: raw.main_file,
-                root: raw.root,
-                model,
-            }),
-            Err(error) => {
-                let pointer = path_to_pointer(&error.path().to_string());
-                let inner = error.inner().to_string();
-                // JSON Schema counts `1.0` as an integer; serde does not. That
-                // is the user's wrong type, not a schema/model disagreement.
-                if let Some(found) = inner
-                    .strip_prefix("invalid type: floating point `")
-                    .and_then(|rest| rest.split('`').next())
-                {
-                    diagnostics.push(
-                        Diagnostic::new(
-                            Code::WrongType,
-                            format!(
-                                "{}: expected a whole number written without a decimal point, found `{found}`",
-                                schema::display_pointer(&pointer)
-                            ),
-                        )
-                        .at(raw.root.value_span(&pointer))
-                        .at_pointer(pointer)
-                        .help("write ids and counts as integers, e.g. `1` rather than `1.0`"),
-                    );
-                    continue;
-                }
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::ModelMismatch,
-                        format!(
-                            "the spec passed the schema but not the model: {}",
-                            error.inner()
-                        ),
-                    )
-                    .at(raw.root.value_span(&pointer))
-                    .at_pointer(pointer)
-                    .help("this is a bug in `spec`; please report it with this spec"),
-                );
+    let units = load::units(paths)?;
+    let mut sources = Sources::default();
+    let mut load_diagnostics = Vec::new();
+    let mut model_diagnostics = Vec::new();
+    let mut rule_diagnostics = Vec::new();
+    let mut identities = Vec::new();
+    let mut connectors = Vec::new();
+    let mut connectors_found = 0;
+    for checked in check_units(&units) {
+        let checked = checked?;
+        let base = sources.append(checked.sources);
+        let shift = |mut d: Diagnostic| {
+            if let Some(span) = &mut d.span {
+                span.file.0 += base;
             }
+            if let Some((span, _)) = &mut d.related {
+                span.file.0 += base;
+            }
+            d
+        };
+        load_diagnostics.extend(checked.load.into_iter().map(shift));
+        model_diagnostics.extend(checked.model.into_iter().map(shift));
+        rule_diagnostics.extend(checked.rules.into_iter().map(shift));
+        connectors_found += usize::from(checked.found);
+        if let Some(mut connector) = checked.modeled {
+            connector.main_file.0 += base;
+            connectors.push(connector);
+        }
+        if let Some(mut identity) = checked.identity {
+            identity.shift_files(base);
+            identities.push(identity);
         }
     }
-    let subjects: Vec<rules::Subject<'_>> = modeled
-        .iter()
-        .map(|c| rules::Subject {
-            root: &c.root,
-            model: &c.model,
-        })
-        .collect();
-    diagnostics.extend(rules::check(&subjects));
-    let sources = loaded.sources;
+    let mut diagnostics = load_diagnostics;
+    diagnostics.extend(model_diagnostics);
+    diagnostics.extend(rules::check_across(&identities));
+    diagnostics.extend(rule_diagnostics);
     diagnostic::sort(&mut diagnostics, |d| {
         d.span
             .map(|s| sources.path(s.file).to_string_lossy().into_owned())
@@ -129,9 +115,144 @@ pub fn validate(paths: &[PathBuf]) -> Result<Project, LoadError> {
     diagnostics.dedup();
     Ok(Project {
         sources,
-        connectors: modeled,
+        connectors,
         diagnostics,
         connectors_found,
+    })
+}
+
+/// One unit, checked on its own; file ids count from 0 in `sources`.
+#[derive(Default)]
+struct CheckedUnit {
+    sources: Sources,
+    /// Whether a connector was found (parsed), modeled or not.
+    found: bool,
+    /// Problems reading and parsing the files.
+    load: Vec<Diagnostic>,
+    /// Schema and model problems.
+    model: Vec<Diagnostic>,
+    /// Problems found by the rules that look at this connector alone.
+    rules: Vec<Diagnostic>,
+    modeled: Option<ModeledConnector>,
+    identity: Option<rules::Identity>,
+}
+
+/// [`check_unit`] for every unit, on as many threads as there are cores,
+/// in unit order.
+fn check_units(units: &[Unit]) -> Vec<Result<CheckedUnit, LoadError>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(units.len());
+    if workers <= 1 {
+        return units.iter().map(check_unit).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<CheckedUnit, LoadError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                std::thread::Builder::new()
+                    .name("spec-validate".into())
+                    .stack_size(WORKER_STACK_BYTES)
+                    .spawn_scoped(scope, || {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(unit) = units.get(i) else {
+                                break;
+                            };
+                            done.push((i, check_unit(unit)));
+                        }
+                        done
+                    })
+                    .expect("spawning a validation thread")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, checked)| checked).collect()
+}
+
+/// Loads one unit, checks it against the schema, models it and runs the
+/// per-connector rules.
+fn check_unit(unit: &Unit) -> Result<CheckedUnit, LoadError> {
+    let mut checked = CheckedUnit::default();
+    let loaded = load::load_unit(unit, &mut checked.sources)?;
+    checked.load = loaded.diagnostics;
+    let Some(raw) = loaded.connector else {
+        return Ok(checked);
+    };
+    checked.found = true;
+    match model(&raw.root) {
+        Ok(model) => {
+            checked.rules = rules::check_connector(&raw.root, &model);
+            checked.identity = Some(rules::Identity::of(&raw.root, &model));
+            checked.modeled = Some(ModeledConnector {
+                path: raw.path,
+                main_file: raw.main_file,
+                model,
+            });
+        }
+        Err(diagnostics) => checked.model = diagnostics,
+    }
+    Ok(checked)
+}
+
+/// The schema check, then the model; the diagnostics of the first that
+/// fails.
+fn model(root: &Node) -> Result<Connector, Vec<Diagnostic>> {
+    let json = root.to_json();
+    let schema_diagnostics = schema::check(root, &json);
+    if !schema_diagnostics.is_empty() {
+        return Err(schema_diagnostics);
+    }
+    // Without path tracking first: several times cheaper, and a spec that
+    // passed the schema nearly always fits the model. Only a misfit is
+    // deserialized again, tracking the path, for the diagnostic.
+    if let Ok(model) = Connector::deserialize(&json) {
+        return Ok(model);
+    }
+    serde_path_to_error::deserialize::<_, Connector>(json).map_err(|error| {
+        let pointer = path_to_pointer(&error.path().to_string());
+        let inner = error.inner().to_string();
+        // JSON Schema counts `1.0` as an integer; serde does not. That
+        // is the user's wrong type, not a schema/model disagreement.
+        if let Some(found) = inner
+            .strip_prefix("invalid type: floating point `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            return vec![
+                Diagnostic::new(
+                    Code::WrongType,
+                    format!(
+                        "{}: expected a whole number written without a decimal point, found `{found}`",
+                        schema::display_pointer(&pointer)
+                    ),
+                )
+                .at(root.value_span(&pointer))
+                .at_pointer(pointer)
+                .help("write ids and counts as integers, e.g. `1` rather than `1.0`"),
+            ];
+        }
+        vec![
+            Diagnostic::new(
+                Code::ModelMismatch,
+                format!(
+                    "the spec passed the schema but not the model: {}",
+                    error.inner()
+                ),
+            )
+            .at(root.value_span(&pointer))
+            .at_pointer(pointer)
+            .help("this is a bug in `spec`; please report it with this spec"),
+        ]
     })
 }
 

@@ -6,11 +6,18 @@
 //! goes through serde-saphyr with explicit budgets, so alias bombs and deep
 //! nesting are refused quickly, and on a thread with a large stack, so a
 //! deep-but-within-budget document cannot overflow the caller's stack.
+//!
+//! Most documents take a fast path first ([`events`]): the same tree built
+//! straight from the parser's events, several times faster. Whatever that
+//! path does not handle exactly like serde-saphyr (errors, tags, aliases,
+//! merge keys, budgets) goes through serde-saphyr as before.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use crate::source::{FileId, Span};
+
+mod events;
 
 /// Nesting deeper than this is refused (a connector needs ~10 levels plus
 /// two per nested group).
@@ -73,6 +80,16 @@ pub enum ParseErrorKind {
 
 /// Parses one YAML document from `text` (file `file`).
 pub fn parse(file: FileId, text: &str) -> Result<Node, ParseError> {
+    // Iterative, so it needs no large stack.
+    if let Some(root) = events::parse(file, text) {
+        return Ok(root);
+    }
+    parse_with_serde_saphyr(file, text)
+}
+
+/// The slow path: serde-saphyr's `Spanned` deserialization, which decides
+/// every case the fast path leaves to it.
+fn parse_with_serde_saphyr(file: FileId, text: &str) -> Result<Node, ParseError> {
     // The parse runs on its own thread so that stack use does not depend on
     // the caller (tests run on 2 MiB threads). Scoped: `text` is borrowed.
     std::thread::scope(|scope| {
@@ -521,5 +538,370 @@ mod tests {
             parse_str(&deep_block).unwrap_err().kind,
             ParseErrorKind::ResourceLimit
         );
+    }
+
+    /// The fast path either steps aside or builds exactly what serde-saphyr
+    /// builds (values, spans, verbatim starts).
+    fn assert_paths_agree(text: &str) -> bool {
+        match events::parse(FileId(0), text) {
+            Some(fast) => {
+                assert_eq!(
+                    Ok(fast),
+                    parse_with_serde_saphyr(FileId(0), text),
+                    "fast and serde-saphyr paths disagree on {text:?}"
+                );
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Plain scalar spellings at the edges of YAML 1.2 core resolution.
+    const SCALARS: &[&str] = &[
+        "a",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "n",
+        "true",
+        "True",
+        "TRUE",
+        "tRue",
+        "false",
+        "False",
+        "FALSE",
+        "null",
+        "Null",
+        "NULL",
+        "nULL",
+        "~",
+        "0",
+        "-0",
+        "+0",
+        "00",
+        "012",
+        "-012",
+        "+012",
+        "0.5",
+        "00.5",
+        "1",
+        "-1",
+        "+1",
+        "1_000",
+        "1__0",
+        "_1",
+        "1_",
+        "0x1F",
+        "0X1F",
+        "0x_1",
+        "0o17",
+        "0O17",
+        "0o8",
+        "0b101",
+        "0B101",
+        "0b2",
+        "0xg",
+        "1e5",
+        "1E5",
+        "1e-5",
+        "-1.5e+3",
+        ".5",
+        "5.",
+        "-.5",
+        "+.5",
+        "1.",
+        ".",
+        "-",
+        "+",
+        "e5",
+        "1e",
+        "1e999",
+        "-1e999",
+        ".inf",
+        "-.inf",
+        "+.inf",
+        ".Inf",
+        ".INF",
+        ".nan",
+        ".NaN",
+        ".NAN",
+        "-.nan",
+        "+.nan",
+        "nan",
+        "NaN",
+        "inf",
+        "-inf",
+        "infinity",
+        "Infinity",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551615",
+        "18446744073709551616",
+        "340282366920938463463374607431768211456",
+        "0x7FFFFFFFFFFFFFFF",
+        "0xFFFFFFFFFFFFFFFF",
+        "0x10000000000000000",
+        "-0x8000000000000000",
+        "-0x1",
+        "1.0",
+        "1.5.5",
+        "1,5",
+        "12:30",
+        "2024-01-01",
+        "1 2",
+        "a b",
+        "{{ input.x }}x",
+        "0.1e1_0",
+        "٣",
+        "１",
+        "é",
+        "😀",
+        "\u{a0}1",
+    ];
+
+    #[test]
+    fn fast_path_resolves_scalars_like_serde_saphyr() {
+        let mut fast = 0;
+        let mut total = 0;
+        for scalar in SCALARS {
+            for text in [
+                format!("k: {scalar}\n"),
+                format!("- {scalar}\n- x\n"),
+                format!("[{scalar}, x]\n"),
+                format!("{{a: {scalar}}}\n"),
+                format!("{scalar}: v\nw: 1\n"),
+                format!("k: '{scalar}'\n"),
+                format!("k: \"{scalar}\"\n"),
+                format!("k: |\n  {scalar}\n"),
+                format!("{scalar}\n"),
+            ] {
+                total += 1;
+                fast += usize::from(assert_paths_agree(&text));
+            }
+        }
+        // Only non-finite floats, null keys and odd flow keys step aside.
+        assert!(
+            fast * 10 > total * 9,
+            "{fast} of {total} took the fast path"
+        );
+    }
+
+    #[test]
+    fn fast_path_handles_keys_like_serde_saphyr() {
+        for text in [
+            "1: a\n0x1: b\n",
+            "1: a\n'1': b\n",
+            "a: 1\n'a': 2\n",
+            "+1: a\n1: b\n",
+            "01: a\n1: b\n",
+            "true: a\n'true': b\n",
+            "~: a\n",
+            ": a\n",
+            "null: a\n",
+            "<<: {a: 1}\nb: 2\n",
+            "'<<': 1\n",
+            "? [a]\n: b\n",
+            "? {a: 1}\n: b\n",
+            "{[a]: b}\n",
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "!!map {a: 1}\n",
+            "a: 1\n---\nb: 2\n",
+            "---\na: 1\n...\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "",
+            "# only a comment\n",
+            "---\n",
+            "a:\n",
+            "a:\n  - \n  -\n",
+            "a: 1\r\nb: x y\r\nc:\r\n  - d\r\n",
+            "\u{feff}a: 1\n",
+            "a: \"tab\\there\"\nb: 'it''s'\nc: \"\\u00e9\"\n",
+            "a: plain\n  continued\n  lines\nb: 2\n",
+            "a: |2\n    indented\n   less\nb: >-\n  folded\n  text\n\n  para\n",
+            "a: |\n  keep\n\n\nb: |+\n  keep\n\n",
+            "a:\t1\n",
+            "- - - x\n    - y\n  - z\n- {a: [1, {b: c}], d: e}\n",
+            "key with spaces: v\n\"quoted key\": w\n'single': x\n",
+            "a: 名字\nb: \"聚水潭\"\n名: x\n",
+            "? a\n: b\n",
+            "a: b: c\n",
+            "a: [1, 2\n",
+            "a: 'unterminated\n",
+        ] {
+            assert_paths_agree(text);
+        }
+        let many: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
+        assert!(assert_paths_agree(&many));
+        let duplicate = format!("{many}k7: again\n");
+        assert!(!assert_paths_agree(&duplicate));
+        assert_eq!(
+            parse_str(&duplicate).unwrap_err().kind,
+            ParseErrorKind::DuplicateKey
+        );
+        let ints: String = (0..40).map(|i| format!("{i}: x\n")).collect();
+        assert!(!assert_paths_agree(&format!("{ints}0x5: y\n")));
+    }
+
+    /// Every spec and fixture in the repository.
+    #[test]
+    fn fast_path_agrees_on_every_repository_spec() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml")
+                ) {
+                    out.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        walk(&root.join("specs"), &mut files);
+        walk(&root.join("tests"), &mut files);
+        let mut fast = 0;
+        for path in &files {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            if assert_paths_agree(&text) {
+                fast += 1;
+            }
+        }
+        assert!(
+            fast * 2 > files.len(),
+            "{fast} of {} files took the fast path",
+            files.len()
+        );
+    }
+
+    mod generated {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn scalar() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(SCALARS).prop_map(str::to_string),
+                "[a-z0-9 ._:+-]{0,8}",
+                prop::sample::select(SCALARS).prop_map(|s| format!("'{s}'")),
+                prop::sample::select(SCALARS).prop_map(|s| format!("\"{s}\"")),
+                Just("\"a\\tb\"".to_string()),
+                Just("'it''s'".to_string()),
+            ]
+        }
+
+        #[derive(Debug, Clone)]
+        enum Doc {
+            Scalar(String),
+            Seq(Vec<Doc>),
+            Map(Vec<(String, Doc)>),
+        }
+
+        fn doc() -> impl Strategy<Value = Doc> {
+            scalar()
+                .prop_map(Doc::Scalar)
+                .prop_recursive(4, 40, 5, |inner| {
+                    prop_oneof![
+                        prop::collection::vec(inner.clone(), 0..5).prop_map(Doc::Seq),
+                        prop::collection::vec((scalar(), inner), 0..5).prop_map(Doc::Map),
+                    ]
+                })
+        }
+
+        fn flow(doc: &Doc, out: &mut String) {
+            match doc {
+                Doc::Scalar(s) => out.push_str(s),
+                Doc::Seq(items) => {
+                    out.push('[');
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        flow(item, out);
+                    }
+                    out.push(']');
+                }
+                Doc::Map(entries) => {
+                    out.push('{');
+                    for (i, (k, v)) in entries.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        out.push_str(k);
+                        out.push_str(": ");
+                        flow(v, out);
+                    }
+                    out.push('}');
+                }
+            }
+        }
+
+        fn block(doc: &Doc, indent: usize, out: &mut String) {
+            let pad = " ".repeat(indent);
+            match doc {
+                Doc::Seq(items) if !items.is_empty() => {
+                    for item in items {
+                        out.push_str(&format!("{pad}-"));
+                        nested(item, indent + 2, out);
+                    }
+                }
+                Doc::Map(entries) if !entries.is_empty() => {
+                    for (k, v) in entries {
+                        out.push_str(&format!("{pad}{k}:"));
+                        nested(v, indent + 2, out);
+                    }
+                }
+                other => {
+                    out.push_str(&pad);
+                    flow(other, out);
+                    out.push('\n');
+                }
+            }
+        }
+
+        fn nested(doc: &Doc, indent: usize, out: &mut String) {
+            match doc {
+                Doc::Seq(items) if !items.is_empty() => {
+                    out.push('\n');
+                    block(doc, indent, out);
+                }
+                Doc::Map(entries) if !entries.is_empty() => {
+                    out.push('\n');
+                    block(doc, indent, out);
+                }
+                other => {
+                    out.push(' ');
+                    flow(other, out);
+                    out.push('\n');
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+
+            #[test]
+            fn fast_path_agrees_on_generated_documents(doc in doc(), as_flow in any::<bool>()) {
+                let mut text = String::new();
+                if as_flow {
+                    flow(&doc, &mut text);
+                    text.push('\n');
+                } else {
+                    block(&doc, 0, &mut text);
+                }
+                assert_paths_agree(&text);
+            }
+        }
     }
 }

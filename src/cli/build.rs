@@ -38,15 +38,14 @@ pub fn run(args: Args) -> Outcome {
         eprintln!("error: the specs have errors; nothing was written");
         return Outcome::Problems;
     }
+    if !args.check {
+        return write(&args.out, &project, &config);
+    }
     let build = match codegen::build_with(&project.connectors, &config) {
         Ok(build) => build,
-        Err(error) => {
-            eprintln!("error: {error}");
-            eprintln!("nothing was written");
-            return Outcome::Problems;
-        }
+        Err(error) => return build_failed(&error),
     };
-    if args.check {
+    {
         let mut fix = "spec build".to_string();
         for path in &paths {
             if path != Path::new("specs") {
@@ -57,9 +56,13 @@ pub fn run(args: Args) -> Outcome {
             fix.push_str(&format!(" --out {}", display_path(&args.out)));
         }
         check(&args.out, &build, &fix)
-    } else {
-        write(&args.out, &build)
     }
+}
+
+fn build_failed(error: &codegen::Error) -> Outcome {
+    eprintln!("error: {error}");
+    eprintln!("nothing was written");
+    Outcome::Problems
 }
 
 /// Validates `paths`, printing diagnostics (if any) and the count line as
@@ -91,8 +94,10 @@ pub(super) fn validated(paths: &[PathBuf], command: &str) -> Option<Project> {
     Some(project)
 }
 
-fn write(out: &Path, build: &codegen::Build) -> Outcome {
-    match output::write(out, build) {
+/// Builds and writes file by file ([`codegen::write`]), so a large build
+/// is never all in memory.
+fn write(out: &Path, project: &Project, config: &crate::config::Config) -> Outcome {
+    match codegen::write(&project.connectors, config, out) {
         Ok(report) => {
             for path in &report.written {
                 eprintln!("wrote {}", display_path(&out.join(path)));
@@ -109,7 +114,8 @@ fn write(out: &Path, build: &codegen::Build) -> Outcome {
             );
             Outcome::Success
         }
-        Err(error) => {
+        Err(codegen::WriteError::Build(error)) => build_failed(&error),
+        Err(codegen::WriteError::Output(error)) => {
             eprintln!("error: cannot write {error}");
             Outcome::Failure
         }

@@ -91,26 +91,96 @@ impl std::error::Error for Error {}
 /// [`build`] with a project configuration (`spec.toml`), which only the
 /// docs read.
 pub fn build_with(connectors: &[ModeledConnector], config: &Config) -> Result<Build, Error> {
+    let mut files = Vec::new();
+    let owned_dirs = build_each(connectors, config, &mut |file| {
+        files.push(file);
+        Ok::<(), Error>(())
+    })?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Build { files, owned_dirs })
+}
+
+/// [`build_with`], handing each file to `sink` as soon as it is made (in no
+/// particular order) rather than collecting them: a large build's files
+/// need not all be in memory at once. Returns the directories the build
+/// owns (see [`Build::owned_dirs`]). Stops at the first error.
+pub fn build_each<E: From<Error> + From<docs::DocsError>>(
+    connectors: &[ModeledConnector],
+    config: &Config,
+    sink: &mut dyn FnMut(GeneratedFile) -> Result<(), E>,
+) -> Result<Vec<PathBuf>, E> {
     let apps = rows::all_rows(connectors.iter().map(|c| (&c.model, display_path(&c.path))))
         .map_err(Error::Rows)?;
-    let mut files = vec![
-        GeneratedFile {
-            path: PathBuf::from("README.md"),
-            contents: README.to_string(),
-        },
-        GeneratedFile {
-            path: PathBuf::from(".gitattributes"),
-            contents: GITATTRIBUTES.to_string(),
-        },
-    ];
-    files.extend(sql::files(&apps));
+    sink(GeneratedFile {
+        path: PathBuf::from("README.md"),
+        contents: README.to_string(),
+    })?;
+    sink(GeneratedFile {
+        path: PathBuf::from(".gitattributes"),
+        contents: GITATTRIBUTES.to_string(),
+    })?;
+    for dialect in dialect::Dialect::ALL {
+        let dir = PathBuf::from(sql::SQL_DIR).join(dialect.name());
+        sink(GeneratedFile {
+            path: dir.join("schema.sql"),
+            contents: sql::schema(dialect).text(),
+        })?;
+        sink(GeneratedFile {
+            path: dir.join("seed.sql"),
+            contents: sql::seed(dialect, &apps).text(),
+        })?;
+    }
+    drop(apps);
     let models: Vec<&crate::model::Connector> = connectors.iter().map(|c| &c.model).collect();
-    files.extend(docs::files(&models, &config.docs).map_err(Error::Docs)?);
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Build {
-        files,
-        owned_dirs: vec![PathBuf::from(sql::SQL_DIR), PathBuf::from(docs::DOCS_DIR)],
-    })
+    docs::each_file(&models, &config.docs, &mut |file| sink(file))?;
+    Ok(vec![
+        PathBuf::from(sql::SQL_DIR),
+        PathBuf::from(docs::DOCS_DIR),
+    ])
+}
+
+/// Builds and writes in one pass (`spec build`): each file is compared with
+/// the one on disk as soon as it is made, and a changed one is staged in a
+/// temporary file beside it, so memory holds about one file at a time.
+/// Only when every file was made are the staged files renamed into place
+/// and stale ones removed: a build that fails writes nothing.
+pub fn write(
+    connectors: &[ModeledConnector],
+    config: &Config,
+    out: &std::path::Path,
+) -> Result<output::Written, WriteError> {
+    let mut writer = output::Writer::new(out);
+    let owned_dirs = build_each(connectors, config, &mut |file| {
+        writer.stage(file).map_err(WriteError::Output)
+    })?;
+    writer.finish(&owned_dirs).map_err(WriteError::Output)
+}
+
+/// Why [`write`] failed.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The build failed; nothing was written.
+    Build(Error),
+    /// A file could not be read or written.
+    Output(output::OutputError),
+}
+
+impl From<Error> for WriteError {
+    fn from(error: Error) -> WriteError {
+        WriteError::Build(error)
+    }
+}
+
+impl From<docs::DocsError> for Error {
+    fn from(error: docs::DocsError) -> Error {
+        Error::Docs(error)
+    }
+}
+
+impl From<docs::DocsError> for WriteError {
+    fn from(error: docs::DocsError) -> WriteError {
+        WriteError::Build(Error::Docs(error))
+    }
 }
 
 /// `generated/.gitattributes`: git must never convert line endings here, or

@@ -6,12 +6,13 @@
 //! untouched (their modification times too), and removes stale files from
 //! the directories the build owns. Checking writes nothing.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use super::Build;
+use super::{Build, GeneratedFile};
 use crate::render::display_path;
 
 /// How a path under the output directory compares with the build.
@@ -76,11 +77,12 @@ pub fn compare(out: &Path, build: &Build) -> Result<Vec<Entry>, OutputError> {
             status,
         });
     }
+    let produced: HashSet<&Path> = build.files.iter().map(|f| f.path.as_path()).collect();
     for dir in &build.owned_dirs {
         let mut found = Vec::new();
         files_under(out, dir, &mut found)?;
         for path in found {
-            if !build.files.iter().any(|f| f.path == path) {
+            if !produced.contains(path.as_path()) {
                 entries.push(Entry {
                     path,
                     status: Status::Extra,
@@ -130,15 +132,14 @@ pub struct Written {
 /// removes extra ones (and directories that end up empty).
 pub fn write(out: &Path, build: &Build) -> Result<Written, OutputError> {
     let mut report = Written::default();
+    let produced = by_path(build);
     for entry in compare(out, build)? {
         let path = out.join(&entry.path);
         match entry.status {
             Status::Unchanged => report.unchanged += 1,
             Status::Changed { .. } | Status::Missing => {
-                let file = build
-                    .files
-                    .iter()
-                    .find(|f| f.path == entry.path)
+                let file = produced
+                    .get(entry.path.as_path())
                     .expect("compare lists only produced files as changed or missing");
                 write_atomically(&path, file.contents.as_bytes())?;
                 report.written.push(entry.path);
@@ -153,11 +154,132 @@ pub fn write(out: &Path, build: &Build) -> Result<Written, OutputError> {
     Ok(report)
 }
 
-/// Writes a temporary file beside `path`, then renames it over `path`: a
-/// reader sees the old file or the new one, never half of one.
-fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(at(dir))?;
+/// The build's files by path.
+fn by_path(build: &Build) -> HashMap<&Path, &GeneratedFile> {
+    build.files.iter().map(|f| (f.path.as_path(), f)).collect()
+}
+
+/// Writes a build file by file, as it is made ([`super::write`]): each
+/// changed file is staged in a temporary file beside its path; [`finish`]
+/// renames them all into place and removes stale files. Dropped without
+/// `finish` (the build failed), it removes what it staged and the
+/// directories it created, leaving the output directory as it was.
+///
+/// [`finish`]: Writer::finish
+pub struct Writer<'a> {
+    out: &'a Path,
+    /// Relative path and staged temporary file of each changed file.
+    staged: Vec<(PathBuf, tempfile::TempPath)>,
+    produced: HashSet<PathBuf>,
+    unchanged: usize,
+    /// Directories created for staging, parents first.
+    created: Vec<PathBuf>,
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(out: &'a Path) -> Writer<'a> {
+        Writer {
+            out,
+            staged: Vec::new(),
+            produced: HashSet::new(),
+            unchanged: 0,
+            created: Vec::new(),
+        }
+    }
+
+    /// Compares `file` with what is on disk and stages it if it differs.
+    pub fn stage(&mut self, file: super::GeneratedFile) -> Result<(), OutputError> {
+        let path = self.out.join(&file.path);
+        match fs::read(&path) {
+            Ok(bytes) if bytes == file.contents.as_bytes() => self.unchanged += 1,
+            Ok(_) => self.stage_changed(&file.path, &path, file.contents.as_bytes())?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.stage_changed(&file.path, &path, file.contents.as_bytes())?
+            }
+            Err(e) => return Err(at(&path)(e)),
+        }
+        self.produced.insert(file.path);
+        Ok(())
+    }
+
+    fn stage_changed(
+        &mut self,
+        rel: &Path,
+        path: &Path,
+        contents: &[u8],
+    ) -> Result<(), OutputError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut missing = Vec::new();
+        let mut ancestor = Some(dir);
+        while let Some(d) = ancestor.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            missing.push(d.to_path_buf());
+            ancestor = d.parent();
+        }
+        fs::create_dir_all(dir).map_err(at(dir))?;
+        self.created.extend(missing.into_iter().rev());
+        let temp = temp_file_in(dir, path, contents)?;
+        self.staged.push((rel.to_path_buf(), temp.into_temp_path()));
+        Ok(())
+    }
+
+    /// Renames the staged files into place and removes the files of
+    /// `owned_dirs` that the build did not produce.
+    pub fn finish(mut self, owned_dirs: &[PathBuf]) -> Result<Written, OutputError> {
+        let mut report = Written {
+            unchanged: self.unchanged,
+            ..Written::default()
+        };
+        // The staged files themselves are in owned directories too.
+        let staged: HashSet<PathBuf> = self
+            .staged
+            .iter()
+            .filter_map(|(rel, temp)| Some(rel.parent()?.join(temp.file_name()?)))
+            .collect();
+        let mut extra = Vec::new();
+        for dir in owned_dirs {
+            let mut found = Vec::new();
+            files_under(self.out, dir, &mut found)?;
+            extra.extend(
+                found
+                    .into_iter()
+                    .filter(|p| !self.produced.contains(p) && !staged.contains(p)),
+            );
+        }
+        self.created.clear();
+        for (rel, temp) in std::mem::take(&mut self.staged) {
+            let path = self.out.join(&rel);
+            temp.persist(&path).map_err(|e| at(&path)(e.error))?;
+            report.written.push(rel);
+        }
+        for rel in extra {
+            let path = self.out.join(&rel);
+            fs::remove_file(&path).map_err(at(&path))?;
+            remove_empty_parents(self.out, &rel);
+            report.removed.push(rel);
+        }
+        report.written.sort();
+        report.removed.sort();
+        Ok(report)
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        // Unfinished: delete the staged files, then the directories made
+        // for them (deepest first; only those left empty).
+        self.staged.clear();
+        for dir in self.created.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Writes `contents` into a new temporary file in `dir` (for `path`).
+fn temp_file_in(
+    dir: &Path,
+    path: &Path,
+    contents: &[u8],
+) -> Result<tempfile::NamedTempFile, OutputError> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".spec-build-");
     // A temporary file is private (0600); a generated file is an ordinary
@@ -166,7 +288,19 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     let mut temp = builder.tempfile_in(dir).map_err(at(dir))?;
     temp.write_all(contents).map_err(at(path))?;
-    temp.as_file().sync_all().map_err(at(path))?;
+    Ok(temp)
+}
+
+/// Writes a temporary file beside `path`, then renames it over `path`: a
+/// reader sees the old file or the new one, never half of one.
+///
+/// No fsync: generated files are reproducible from the specs, and `spec
+/// build --check` tells when they are not what the specs give. (An fsync per
+/// file cost a 1,000-connector build several seconds of waiting on the disk.)
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(at(dir))?;
+    let temp = temp_file_in(dir, path, contents)?;
     temp.persist(path).map_err(|e| at(path)(e.error))?;
     Ok(())
 }
@@ -187,12 +321,11 @@ fn remove_empty_parents(out: &Path, rel: &Path) {
 /// that is not unchanged, with `a/` and `b/` paths under `shown_out`.
 pub fn unified_diff(entries: &[Entry], build: &Build, shown_out: &str) -> String {
     let mut out = String::new();
+    let produced = by_path(build);
     for entry in entries {
         let shown = format!("{shown_out}/{}", display_path(&entry.path));
-        let new = build
-            .files
-            .iter()
-            .find(|f| f.path == entry.path)
+        let new = produced
+            .get(entry.path.as_path())
             .map_or("", |f| f.contents.as_str());
         let (old, old_name, new_name) = match &entry.status {
             Status::Unchanged => continue,

@@ -41,6 +41,9 @@ fn patterns() -> &'static Patterns {
 
 /// Why `text` looks like a credential, if it does.
 pub fn credential_reason(text: &str) -> Option<&'static str> {
+    if !may_hold_credential(text) {
+        return None;
+    }
     let p = patterns();
     if p.private_key.is_match(text) {
         return Some("a private key");
@@ -64,6 +67,26 @@ pub fn credential_reason(text: &str) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// A cheap test every credential passes: each pattern above needs a
+/// private-key header or a run of at least 12 token characters (letters,
+/// digits, `-._~+/=`). Most strings of a spec (labels, keys, templates)
+/// have neither and skip the regexes.
+fn may_hold_credential(text: &str) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+        {
+            run += 1;
+            if run >= 12 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    text.contains("-----BEGIN")
 }
 
 fn has_mixed_classes(s: &str) -> bool {

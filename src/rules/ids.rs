@@ -2,27 +2,81 @@
 
 use std::collections::BTreeMap;
 
-use super::{Reporter, Subject};
+use super::Reporter;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::Connector;
 use crate::source::Span;
+use crate::yaml::Node;
+
+/// What the cross-connector rules need of one connector: its ids and keys
+/// with their spans, so that its located tree need not outlive its own
+/// checks.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    app_id: u64,
+    id_span: Span,
+    app_key: String,
+    key_span: Span,
+    /// (pointer to the id, id, "action `key`" or "trigger `key`", span).
+    items: Vec<(String, u64, String, Span)>,
+}
+
+impl Identity {
+    pub fn of(root: &Node, model: &Connector) -> Identity {
+        let items = model
+            .actions
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (format!("/actions/{i}"), a.id, format!("action `{}`", a.key)))
+            .chain(model.triggers.iter().enumerate().map(|(i, t)| {
+                (
+                    format!("/triggers/{i}"),
+                    t.id,
+                    format!("trigger `{}`", t.key),
+                )
+            }))
+            .map(|(pointer, id, what)| {
+                let pointer = format!("{pointer}/id");
+                let span = root.value_span(&pointer);
+                (pointer, id, what, span)
+            })
+            .collect();
+        Identity {
+            app_id: model.app.id,
+            id_span: root.value_span("/app/id"),
+            app_key: model.app.key.clone(),
+            key_span: root.value_span("/app/key"),
+            items,
+        }
+    }
+
+    /// Moves every span to `file` (the connector's files were numbered on
+    /// their own while loading in parallel).
+    pub fn shift_files(&mut self, by: u32) {
+        for span in [&mut self.id_span, &mut self.key_span]
+            .into_iter()
+            .chain(self.items.iter_mut().map(|item| &mut item.3))
+        {
+            span.file.0 += by;
+        }
+    }
+}
 
 /// App ids, app keys and action/trigger ids are unique across every spec
 /// in the run; the first occurrence (in path order) wins, later ones are
 /// reported with a pointer back to it.
-pub(super) fn check_across(subjects: &[Subject<'_>], out: &mut Vec<Diagnostic>) {
+pub(super) fn check_across(identities: &[Identity], out: &mut Vec<Diagnostic>) {
     let mut app_ids: BTreeMap<u64, Span> = BTreeMap::new();
     let mut app_keys: BTreeMap<&str, Span> = BTreeMap::new();
-    let mut action_ids: BTreeMap<u64, (Span, String)> = BTreeMap::new();
-    for subject in subjects {
-        let app = &subject.model.app;
-        let id_span = subject.root.value_span("/app/id");
-        if let Some(first) = app_ids.get(&app.id) {
+    let mut action_ids: BTreeMap<u64, (Span, &str)> = BTreeMap::new();
+    for identity in identities {
+        let id_span = identity.id_span;
+        if let Some(first) = app_ids.get(&identity.app_id) {
             out.push(
                 Diagnostic::new(
                     Code::DuplicateAppId,
-                    format!("app id {} is already used by another spec", app.id),
+                    format!("app id {} is already used by another spec", identity.app_id),
                 )
                 .at(id_span)
                 .at_pointer("/app/id")
@@ -30,51 +84,36 @@ pub(super) fn check_across(subjects: &[Subject<'_>], out: &mut Vec<Diagnostic>) 
                 .help("every connector needs its own reserved app id"),
             );
         } else {
-            app_ids.insert(app.id, id_span);
+            app_ids.insert(identity.app_id, id_span);
         }
-        let key_span = subject.root.value_span("/app/key");
-        if let Some(first) = app_keys.get(app.key.as_str()) {
+        let key_span = identity.key_span;
+        if let Some(first) = app_keys.get(identity.app_key.as_str()) {
             out.push(
-                Diagnostic::new(Code::DuplicateAppId, format!("app key `{}` is already used by another spec", app.key))
+                Diagnostic::new(Code::DuplicateAppId, format!("app key `{}` is already used by another spec", identity.app_key))
                     .at(key_span)
                     .at_pointer("/app/key")
                     .related(*first, "first used here")
                     .help("app keys name connectors on the command line and in generated files; choose another"),
             );
         } else {
-            app_keys.insert(&app.key, key_span);
+            app_keys.insert(&identity.app_key, key_span);
         }
-        let items = subject
-            .model
-            .actions
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (format!("/actions/{i}"), a.id, format!("action `{}`", a.key)))
-            .chain(subject.model.triggers.iter().enumerate().map(|(i, t)| {
-                (
-                    format!("/triggers/{i}"),
-                    t.id,
-                    format!("trigger `{}`", t.key),
-                )
-            }));
-        for (pointer, id, what) in items {
-            let pointer = format!("{pointer}/id");
-            let span = subject.root.value_span(&pointer);
-            if let Some((first, first_what)) = action_ids.get(&id) {
+        for (pointer, id, what, span) in &identity.items {
+            if let Some((first, first_what)) = action_ids.get(id) {
                 out.push(
                     Diagnostic::new(
                         Code::DuplicateActionId,
                         format!("id {id} of {what} is already the id of {first_what}"),
                     )
-                    .at(span)
-                    .at_pointer(pointer)
+                    .at(*span)
+                    .at_pointer(pointer.clone())
                     .related(*first, "first used here")
                     .help(
                         "action and trigger ids are the platform's primary keys; reserve a new one",
                     ),
                 );
             } else {
-                action_ids.insert(id, (span, what));
+                action_ids.insert(*id, (*span, what));
             }
         }
     }

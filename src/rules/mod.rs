@@ -11,6 +11,8 @@ mod ids;
 mod samples;
 mod templates;
 
+pub use ids::Identity;
+
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::Connector;
@@ -72,18 +74,39 @@ impl Reporter<'_> {
 /// Runs every rule over `subjects` (all connectors of the run, for the
 /// cross-connector uniqueness rules).
 pub fn check(subjects: &[Subject<'_>]) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    ids::check_across(subjects, &mut out);
+    let identities: Vec<Identity> = subjects
+        .iter()
+        .map(|s| Identity::of(s.root, s.model))
+        .collect();
+    let mut out = check_across(&identities);
     for subject in subjects {
-        let mut reporter = Reporter {
-            root: subject.root,
-            out: &mut out,
-        };
-        ids::check_keys(subject.model, &mut reporter);
-        fields::check(subject.model, &mut reporter);
-        templates::check(subject.model, &mut reporter);
-        samples::check(subject.model, &mut reporter);
-        credentials::check(subject.root, subject.model, &mut reporter);
+        out.extend(check_connector(subject.root, subject.model));
     }
+    out
+}
+
+/// The rules that look at one connector alone. With [`Identity::of`] and
+/// [`check_across`], the same diagnostics as [`check`], for a caller that
+/// checks connectors one at a time (in parallel) and drops each located
+/// tree as soon as it is done.
+pub fn check_connector(root: &Node, model: &Connector) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut reporter = Reporter {
+        root,
+        out: &mut out,
+    };
+    ids::check_keys(model, &mut reporter);
+    fields::check(model, &mut reporter);
+    templates::check(model, &mut reporter);
+    samples::check(model, &mut reporter);
+    credentials::check(root, model, &mut reporter);
+    out
+}
+
+/// The rules across connectors (unique app ids and keys, unique action
+/// and trigger ids), in path order.
+pub fn check_across(identities: &[Identity]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    ids::check_across(identities, &mut out);
     out
 }

@@ -142,13 +142,28 @@ fn template_error(error: &minijinja::Error, config: &DocsConfig) -> DocsError {
     DocsError { message, help }
 }
 
-/// One connector's rendered pages (HTML and Markdown), with its index.
-type RenderedPage = (usize, [GeneratedFile; 2]);
 /// Every file of the docs site, paths under [`DOCS_DIR`], sorted by path.
 pub fn files(
     connectors: &[&Connector],
     config: &DocsConfig,
 ) -> Result<Vec<GeneratedFile>, DocsError> {
+    let mut files = Vec::new();
+    each_file(connectors, config, &mut |file| {
+        files.push(file);
+        Ok::<(), DocsError>(())
+    })?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// [`files`], handing each file to `sink` as soon as it is rendered (in no
+/// particular order), so that a large site need not be held in memory.
+/// Stops at the first error of the sink.
+pub fn each_file<E: From<DocsError>>(
+    connectors: &[&Connector],
+    config: &DocsConfig,
+    sink: &mut dyn FnMut(GeneratedFile) -> Result<(), E>,
+) -> Result<(), E> {
     let mut connectors: Vec<&Connector> = connectors.to_vec();
     connectors.sort_by(|a, b| a.app.key.cmp(&b.app.key));
 
@@ -165,9 +180,9 @@ pub fn files(
         message: e.to_string(),
         help: None,
     })?;
+    let env = environment(config, Arc::new(languages.clone()))?;
 
     let words = words(&languages);
-    let env = environment(config, Arc::new(languages.clone()))?;
     let site = site(&connectors, &languages, config, &words);
     let options = view::Options {
         words: &words,
@@ -176,14 +191,12 @@ pub fn files(
         structured: !config.templates.is_empty(),
     };
 
-    let mut files = Vec::new();
-    let mut render = |template: &str, path: String, ctx: Value| -> Result<(), DocsError> {
+    let mut render = |template: &str, path: String, ctx: Value| -> Result<(), E> {
         let contents = render(&env, template, ctx, config)?;
-        files.push(GeneratedFile {
+        sink(GeneratedFile {
             path: PathBuf::from(DOCS_DIR).join(path),
             contents,
-        });
-        Ok(())
+        })
     };
     render(
         "index.html",
@@ -224,7 +237,10 @@ pub fn files(
     }
 
     // Connector pages: the bulk of the work, spread over the cores. Each
-    // worker takes every n-th connector; results are put back in order.
+    // worker takes every n-th connector and sends its pages to this thread,
+    // which hands them to the sink; a bounded channel keeps only a few
+    // pages in memory. The first error (in worker order) wins, as if the
+    // pages were rendered one after the other.
     let jobs: Vec<(&Connector, Vec<changelog::Release>)> = connectors
         .iter()
         .map(|c| (*c, changelog.remove(&c.app.key).unwrap_or_default()))
@@ -233,38 +249,39 @@ pub fn files(
         .map_or(1, |n| n.get())
         .clamp(1, 8)
         .min(jobs.len().max(1));
-    let rendered: Vec<Result<Vec<RenderedPage>, DocsError>> = std::thread::scope(|scope| {
+    let (pages, received) = std::sync::mpsc::sync_channel::<[GeneratedFile; 2]>(2 * workers);
+    std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
                 let (env, site, jobs, options) = (&env, &site, &jobs, &options);
+                let pages = pages.clone();
                 scope.spawn(move || {
-                    let mut out = Vec::new();
-                    for (i, (connector, releases)) in
-                        jobs.iter().enumerate().skip(w).step_by(workers)
-                    {
+                    for (connector, releases) in jobs.iter().skip(w).step_by(workers) {
                         let view = view::connector(connector, releases.clone(), options);
-                        out.push((
-                            i,
-                            connector_pages(env, site, &connector.app.key, view, config)?,
-                        ));
+                        let pair = connector_pages(env, site, &connector.app.key, view, config)?;
+                        if pages.send(pair).is_err() {
+                            // The sink failed; its error is reported.
+                            break;
+                        }
                     }
-                    Ok(out)
+                    Ok::<(), DocsError>(())
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a docs worker panicked"))
-            .collect()
-    });
-    let mut pages: Vec<(usize, [GeneratedFile; 2])> = Vec::with_capacity(jobs.len());
-    for worker in rendered {
-        pages.extend(worker?);
-    }
-    pages.sort_by_key(|(i, _)| *i);
-    files.extend(pages.into_iter().flat_map(|(_, pair)| pair));
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
+        drop(pages);
+        let mut sunk = Ok(());
+        for pair in received {
+            if let Err(error) = pair.into_iter().try_for_each(&mut *sink) {
+                // Dropping the receiver stops the workers.
+                sunk = Err(error);
+                break;
+            }
+        }
+        for handle in handles {
+            handle.join().expect("a docs worker panicked")?;
+        }
+        sunk
+    })
 }
 
 fn connector_pages(
