@@ -52,6 +52,14 @@ impl Secrets {
         self.values.is_empty()
     }
 
+    /// Whether any secret occurs in `text` (no allocation: the trigger
+    /// poller checks every record string before it pays for a redaction).
+    pub fn occurs_in(&self, text: &str) -> bool {
+        self.values
+            .iter()
+            .any(|secret| text.contains(secret.as_str()))
+    }
+
     /// `text` with every occurrence of every secret replaced by [`MASK`].
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
