@@ -526,7 +526,16 @@ impl Poll<'_, '_> {
                 None => select_records(&trigger.records, &scope)
                     .map_err(|e| ExecError::new(ExecErrorKind::Spec, e.message()))?,
             };
-            emitter.secrets = request.secrets().clone();
+            // Records are parsed from the body: while no page holds a
+            // secret, no record does, and the per-record scan is skipped.
+            if emitter.secrets.is_empty()
+                && !request.secrets().is_empty()
+                && request
+                    .secrets()
+                    .occurs_in(&String::from_utf8_lossy(&response.body))
+            {
+                emitter.secrets = request.secrets().clone();
+            }
             let count = records.len() as u64;
             progress.pages += 1;
             progress.fetched += count;
