@@ -25,6 +25,7 @@ pub mod rules;
 pub mod runtime;
 pub mod schema;
 pub mod source;
+pub mod state;
 pub mod template;
 pub mod validate;
 pub mod yaml;

@@ -1,5 +1,6 @@
-//! `spec exec action <connector> <action>` and `spec exec check
-//! <connector>`: run a spec directly with the interpreter.
+//! `spec exec action <connector> <action>`, `spec exec check
+//! <connector>` and `spec exec trigger <connector> <trigger>`: run a spec
+//! directly with the interpreter.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -26,7 +27,9 @@ Exit codes:
   3  the input is invalid (nothing was sent)
   4  credentials missing, or rejected by the API (401/403, failed login)
   5  the API answered with an error
-  6  network failure: cannot connect, timed out, response too large";
+  6  network failure: cannot connect, timed out, response too large
+  7  trigger state: the store is unreachable, the state is corrupt, or the lease was lost
+  8  trigger: another poller holds the subscription (nothing emitted)";
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -36,6 +39,10 @@ pub enum Command {
     /// Run the connection test and print the connection label.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Poll a trigger once: print the records new since the last poll as
+    /// JSON Lines, oldest first, and save the subscription's state.
+    #[command(after_help = EXIT_CODES)]
+    Trigger(TriggerArgs),
 }
 
 /// Where the spec and the credentials come from, and how to talk HTTP.
@@ -104,6 +111,7 @@ pub fn run(command: Command) -> Outcome {
     match command {
         Command::Action(args) => run_action(args),
         Command::Check(args) => run_check(args),
+        Command::Trigger(args) => run_trigger(args),
     }
 }
 
@@ -452,6 +460,9 @@ pub(super) fn fail(error: &ExecError) -> Outcome {
         ExecErrorKind::Auth => 4,
         ExecErrorKind::Api => 5,
         ExecErrorKind::Network => 6,
+        ExecErrorKind::State => 7,
+        ExecErrorKind::Busy => 8,
+        ExecErrorKind::Output => 2,
     })
 }
 
@@ -523,5 +534,247 @@ impl Observer for Verbose {
                 delay.as_millis()
             );
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// spec exec trigger
+
+#[derive(Debug, clap::Args)]
+pub struct TriggerArgs {
+    /// Connector key (looked up in --specs), or the path of its spec.
+    connector: String,
+    /// Trigger key.
+    trigger: String,
+    /// The trigger's input as a JSON or YAML file; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// One input value, as for `spec exec action`. Repeatable.
+    #[arg(short = 'i', value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Where subscription state lives: a SQLite file path (or
+    /// `sqlite:PATH`), `postgres://...` or `redis://...` (default:
+    /// $SPEC_STATE_URL, else `state.sqlite` beside the credentials file).
+    #[arg(long, value_name = "URL")]
+    state: Option<String>,
+    /// Name the subscription (default: connector/trigger/connection/hash
+    /// of the input and base URL).
+    #[arg(long, value_name = "NAME")]
+    subscription: Option<String>,
+    /// On the first poll, emit the newest N records (or `all`) instead of
+    /// only seeding the state.
+    #[arg(long, value_name = "N|all")]
+    emit_initial: Option<String>,
+    /// Stop after N pages (overrides the spec's `max_pages`).
+    #[arg(long, value_name = "N")]
+    max_pages: Option<u64>,
+    /// Forget the subscription's state first: this poll seeds it again.
+    #[arg(long)]
+    reset_state: bool,
+    /// Seconds a poll holds the subscription's lease without renewing it.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    lease_seconds: u64,
+    /// Print the spec's sample record instead of polling.
+    #[arg(long)]
+    sample: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+fn run_trigger(args: TriggerArgs) -> Outcome {
+    let Some(connector) = load_connector(&args.connector, &args.common.specs) else {
+        return Outcome::Code(1);
+    };
+    let Some(trigger) = connector.triggers.iter().find(|t| t.key == args.trigger) else {
+        let known: Vec<_> = connector
+            .triggers
+            .iter()
+            .map(|t| format!("`{}`", t.key))
+            .collect();
+        eprintln!(
+            "error: connector `{}` has no trigger `{}`",
+            connector.app.key, args.trigger
+        );
+        eprintln!("  = hint: its triggers: {}", known.join(", "));
+        return Outcome::Code(1);
+    };
+    if args.sample {
+        let mut out = std::io::stdout().lock();
+        let text = serde_json::to_string(&trigger.sample).unwrap_or_else(|_| "null".into());
+        if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
+            return Outcome::Failure;
+        }
+        return Outcome::Success;
+    }
+    let emit_initial = match args.emit_initial.as_deref() {
+        None => crate::runtime::EmitInitial::Nothing,
+        Some("all") => crate::runtime::EmitInitial::All,
+        Some(n) => match n.parse::<usize>() {
+            Ok(n) => crate::runtime::EmitInitial::Newest(n),
+            Err(_) => {
+                eprintln!("error: --emit-initial takes a count or `all`, not `{n}`");
+                return Outcome::Code(2);
+            }
+        },
+    };
+    let input = match read_input(args.input.as_deref(), &args.set, &trigger.input) {
+        Ok(input) => input,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Outcome::Code(3);
+        }
+    };
+    let input = if input.is_null() {
+        serde_json::json!({})
+    } else {
+        input
+    };
+    let Some(credentials) = credentials(&connector, &args.common) else {
+        return Outcome::Failure;
+    };
+    let location = match state_location(args.state.as_deref(), &args.common) {
+        Ok(location) => location,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Outcome::Code(2);
+        }
+    };
+    let engine = match engine(&args.common) {
+        Ok(engine) => engine,
+        Err(error) => return fail(&error),
+    };
+    let observer = Verbose(args.common.verbose);
+    let call = Call::new(&connector, &credentials)
+        .base_url(args.common.base_url.as_deref())
+        .observer(&observer);
+    let options = crate::runtime::PollOptions {
+        subscription: args.subscription.clone(),
+        connection: args
+            .common
+            .connection
+            .clone()
+            .unwrap_or_else(|| connector.app.key.clone()),
+        emit_initial,
+        max_pages: args.max_pages,
+        reset: args.reset_state,
+        lease: Duration::from_secs(args.lease_seconds.max(1)),
+    };
+    let mut sink = StdoutSink::new(args.trigger.clone());
+    let outcome = block_on(async {
+        let store = crate::state::open(&location).await.map_err(|e| ExecError {
+            kind: ExecErrorKind::State,
+            message: e.message,
+            hint: Some("check `--state` (or SPEC_STATE_URL)".into()),
+            details: Vec::new(),
+            api: None,
+        })?;
+        engine
+            .poll_trigger(
+                &call,
+                &args.trigger,
+                &input,
+                store.as_ref(),
+                &options,
+                &mut sink,
+            )
+            .await
+    });
+    sink.clear_progress();
+    match outcome {
+        Ok(outcome) => {
+            for warning in &outcome.warnings {
+                eprintln!("warning: {warning}");
+            }
+            if outcome.first_poll && emit_initial == crate::runtime::EmitInitial::Nothing {
+                eprintln!(
+                    "note: first poll of subscription `{}`: {} record(s) seen and remembered, \
+                     none emitted (`--emit-initial N` emits the newest N)",
+                    outcome.subscription, outcome.fetched
+                );
+            } else if args.common.verbose || std::io::stderr().is_terminal() {
+                eprintln!(
+                    "{} new record(s) of {} received in {} page(s) (subscription `{}`)",
+                    outcome.emitted, outcome.fetched, outcome.pages, outcome.subscription
+                );
+            }
+            Outcome::Success
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+/// `--state`, else $SPEC_STATE_URL, else `state.sqlite` beside the
+/// credentials file.
+fn state_location(explicit: Option<&str>, common: &Common) -> Result<String, String> {
+    if let Some(location) = explicit {
+        return Ok(location.to_string());
+    }
+    if let Ok(location) = std::env::var("SPEC_STATE_URL")
+        && !location.is_empty()
+    {
+        return Ok(location);
+    }
+    let credentials = connections::file_path(common.credentials_file.as_deref())
+        .map_err(|e| format!("{e} (or pass --state)"))?;
+    let dir = credentials.parent().unwrap_or(Path::new("."));
+    Ok(dir.join("state.sqlite").display().to_string())
+}
+
+/// JSON Lines on stdout, and a one-line progress counter on stderr when
+/// it is a terminal and paging takes more than a second.
+struct StdoutSink {
+    out: crate::runtime::WriteSink<std::io::Stdout>,
+    trigger: String,
+    started: std::time::Instant,
+    shown: bool,
+    terminal: bool,
+}
+
+impl StdoutSink {
+    fn new(trigger: String) -> StdoutSink {
+        StdoutSink {
+            out: crate::runtime::WriteSink::new(std::io::stdout()),
+            trigger,
+            started: std::time::Instant::now(),
+            shown: false,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn clear_progress(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+            self.shown = false;
+        }
+    }
+}
+
+impl crate::runtime::Sink for StdoutSink {
+    fn record(&mut self, record: &Json) -> std::io::Result<()> {
+        self.out.record(record)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    fn progress(&mut self, progress: &crate::runtime::Progress) {
+        if self.terminal && self.started.elapsed() > Duration::from_secs(1) {
+            eprint!(
+                "\r\x1b[2K{}: page {}, {} received, {} new",
+                self.trigger, progress.pages, progress.fetched, progress.emitted
+            );
+            self.shown = true;
+        }
+    }
+
+    /// The crash-injection hook of the at-least-once tests: with
+    /// `SPEC_TEST_CRASH_BEFORE_COMMIT=1` the process aborts after the
+    /// records are written out and before the state is committed.
+    fn committing(&mut self) -> std::io::Result<()> {
+        if std::env::var_os("SPEC_TEST_CRASH_BEFORE_COMMIT").is_some_and(|v| v == "1") {
+            std::process::abort();
+        }
+        Ok(())
     }
 }

@@ -56,6 +56,13 @@ pub enum ExecErrorKind {
     Api,
     /// No usable answer: connection, timeout, size cap.
     Network,
+    /// A trigger's state store is unreachable, its state is corrupt, or
+    /// the poll lost its lease.
+    State,
+    /// Another poller holds the trigger subscription's lease.
+    Busy,
+    /// The records could not be written out (nothing was committed).
+    Output,
 }
 
 /// A failed call. `Display` is the one-line cause; `hint` says what to do;
@@ -71,7 +78,7 @@ pub struct ExecError {
 }
 
 impl ExecError {
-    fn new(kind: ExecErrorKind, message: impl Into<String>) -> ExecError {
+    pub(crate) fn new(kind: ExecErrorKind, message: impl Into<String>) -> ExecError {
         ExecError {
             kind,
             message: message.into(),
@@ -81,7 +88,7 @@ impl ExecError {
         }
     }
 
-    fn hint(mut self, hint: impl Into<String>) -> ExecError {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> ExecError {
         self.hint = Some(hint.into());
         self
     }
@@ -177,7 +184,7 @@ const SESSION_MARGIN: Duration = Duration::from_secs(30);
 /// The interpreter. Create one per process and share it.
 pub struct Engine {
     transport: Transport,
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     sessions: Mutex<HashMap<String, CachedSession>>,
 }
 
@@ -336,7 +343,7 @@ impl Engine {
         })
     }
 
-    fn context(&self, call: &Call<'_>) -> Result<Context, ExecError> {
+    pub(super) fn context(&self, call: &Call<'_>) -> Result<Context, ExecError> {
         let mut context = Context::new(call.connector, call.credentials, self.clock.as_ref())
             .map_err(|e| {
                 ExecError::from(e).hint(format!(
@@ -365,7 +372,7 @@ impl Engine {
 
     /// Adds the session token to `context` when the connector uses
     /// `session` auth: the cached one while valid, else a fresh login.
-    async fn with_session(
+    pub(super) async fn with_session(
         &self,
         call: &Call<'_>,
         context: Context,
@@ -393,7 +400,7 @@ impl Engine {
         Ok((context.with_session_token(&token), Some(token)))
     }
 
-    fn forget_session(&self, call: &Call<'_>) {
+    pub(super) fn forget_session(&self, call: &Call<'_>) {
         if let Ok(mut sessions) = self.sessions.lock() {
             sessions.remove(&session_key(call));
         }
@@ -476,7 +483,7 @@ fn session_key(call: &Call<'_>) -> String {
     )
 }
 
-fn unknown<'a>(
+pub(super) fn unknown<'a>(
     connector: &Connector,
     what: &str,
     key: &str,
@@ -494,7 +501,7 @@ fn unknown<'a>(
     })
 }
 
-fn network(error: NetError) -> ExecError {
+pub(super) fn network(error: NetError) -> ExecError {
     let hint = match error.kind {
         NetErrorKind::Connect => {
             "check the base URL and your network (`--base-url` overrides the host)"
@@ -517,7 +524,7 @@ fn network(error: NetError) -> ExecError {
 
 /// The scope response expressions see: the decoded response, the call's
 /// `input` and `config`, redacted with the request's secrets.
-fn scope_of(
+pub(super) fn scope_of(
     response: &HttpResponse,
     context: &Context,
     request: &PreparedRequest,
@@ -531,7 +538,7 @@ fn scope_of(
     )
 }
 
-fn api_error(api: ApiError, response: &HttpResponse) -> ExecError {
+pub(super) fn api_error(api: ApiError, response: &HttpResponse) -> ExecError {
     let kind = match api.kind() {
         ApiErrorKind::Unauthorized | ApiErrorKind::TokenExpired => ExecErrorKind::Auth,
         _ => ExecErrorKind::Api,

@@ -48,8 +48,11 @@ impl Secrets {
             .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     }
 
-    /// Whether any secret (in any of its forms) occurs in `bytes`.
-    pub fn occurs_in(&self, bytes: &[u8]) -> bool {
+    /// Whether any secret (in any of its forms) occurs in `haystack`
+    /// (text or bytes; no allocation: callers check before they pay for a
+    /// redaction).
+    pub fn occurs_in(&self, haystack: impl AsRef<[u8]>) -> bool {
+        let bytes = haystack.as_ref();
         match std::str::from_utf8(bytes) {
             Ok(text) => self
                 .values

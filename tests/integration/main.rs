@@ -18,3 +18,4 @@ mod runtime_request;
 mod schema_model;
 mod specs;
 mod sql;
+mod trigger;
