@@ -67,6 +67,7 @@ mod context;
 mod engine;
 pub mod http;
 pub mod input;
+mod oauth;
 mod redact;
 mod request;
 pub mod response;
@@ -86,6 +87,7 @@ pub use input::{
     AssignmentError, AssignmentProblem, Assignments, Coercion, InputErrors, InputViolation,
     MAX_KEY_DEPTH, MAX_VIOLATIONS, check_input, merge_input, parse_assignments,
 };
+pub use oauth::{Authorization, Loopback, Provider, TokenSet, TokenSink, rebase};
 pub use redact::{MASK, Secrets};
 pub use request::{
     PreparedRequest, build, build_action, build_connection_test, build_session_login, build_trigger,
