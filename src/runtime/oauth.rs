@@ -875,6 +875,50 @@ mod tests {
         assert_eq!(rebase("not a url", "http://127.0.0.1:1"), None);
     }
 
+    #[tokio::test]
+    async fn loopback_ports_and_refusals() {
+        let chosen = Loopback::bind(None).await.unwrap();
+        assert!(chosen.redirect_uri().starts_with("http://127.0.0.1:"));
+        assert!(chosen.redirect_uri().ends_with("/callback"));
+        assert!(!chosen.redirect_uri().contains(":0/"));
+        // A registered loopback URL without a port: the OS picks one.
+        let localhost = Loopback::bind(Some("http://localhost/auth/done"))
+            .await
+            .unwrap();
+        assert!(localhost.redirect_uri().starts_with("http://localhost:"));
+        assert!(localhost.redirect_uri().ends_with("/auth/done"));
+        // A registered port is used as it is.
+        let port = chosen.listener.local_addr().unwrap().port();
+        drop(chosen);
+        let fixed = Loopback::bind(Some(&format!("http://127.0.0.1:{port}/cb")))
+            .await
+            .unwrap();
+        assert_eq!(fixed.redirect_uri(), format!("http://127.0.0.1:{port}/cb"));
+        for uri in [
+            "https://platform.example.com/oauth/callback",
+            "http://10.0.0.1:80/cb",
+        ] {
+            let error = Loopback::bind(Some(uri)).await.err().unwrap();
+            assert_eq!(error.kind, ExecErrorKind::Spec);
+            assert!(
+                error.message.contains("not a loopback"),
+                "{}",
+                error.message
+            );
+        }
+        // No redirect in time.
+        let error = fixed
+            .wait("state", Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ExecErrorKind::Network);
+        assert!(
+            error.message.contains("no redirect arrived"),
+            "{}",
+            error.message
+        );
+    }
+
     #[test]
     fn expiry_with_margin() {
         let tokens = TokenSet {
