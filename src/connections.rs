@@ -23,6 +23,26 @@
 //! of one. Reading a file that others may read is allowed but warned
 //! about.
 //!
+//! # OAuth2 tokens
+//!
+//! An `oauth2` connection also holds its tokens (written by `spec connect`
+//! and by every refresh):
+//!
+//! ```toml
+//! [connections.onenote.token]
+//! access_token = "..."
+//! refresh_token = "..."
+//! expires_at = 1721034000  # Unix seconds
+//! scopes = ["offline_access", "User.Read", "Notes.ReadWrite"]
+//! token_type = "bearer"
+//! ```
+//!
+//! Files written before tokens existed read as before. A refresh re-reads
+//! the file and replaces only that connection's token, atomically, before
+//! the new access token is used: a rotated refresh token is on disk before
+//! the old one is dropped. A file that cannot be read or parsed is an
+//! error, never replaced.
+//!
 //! # Environment
 //!
 //! `SPEC_<CONNECTOR>_<FIELD>` (upper case, other characters as `_`), e.g.
@@ -37,7 +57,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Connector;
-use crate::runtime::Credentials;
+use crate::runtime::{Credentials, TokenSet, TokenSink};
 
 /// The environment variable naming the credentials file.
 pub const FILE_ENV: &str = "SPEC_CREDENTIALS_FILE";
@@ -57,6 +77,9 @@ pub struct Connection {
     pub connector: String,
     #[serde(default)]
     pub values: BTreeMap<String, String>,
+    /// OAuth2 tokens, for `oauth2` connectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenSet>,
 }
 
 /// Names the fields, never their values.
@@ -65,6 +88,7 @@ impl fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("connector", &self.connector)
             .field("fields", &self.values.keys().collect::<Vec<_>>())
+            .field("token", &self.token)
             .finish()
     }
 }
@@ -235,6 +259,12 @@ pub fn resolve(
         for (key, value) in &connection.values {
             credentials.insert(key.clone(), value.clone());
         }
+        if let Some(token) = &connection.token {
+            credentials.insert("access_token".into(), token.access_token.clone());
+            if let Some(refresh) = &token.refresh_token {
+                credentials.insert("refresh_token".into(), refresh.clone());
+            }
+        }
     }
     let mut keys: Vec<&str> = connector
         .auth
@@ -251,6 +281,67 @@ pub fn resolve(
         }
     }
     credentials
+}
+
+/// When the access token `resolve` picked expires: the stored expiry,
+/// unless `SPEC_<CONNECTOR>_ACCESS_TOKEN` replaced the stored token (its
+/// expiry is unknown).
+pub fn token_expires_at(
+    connector: &Connector,
+    connection: Option<&Connection>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<i64> {
+    if env(&env_var(&connector.app.key, "access_token")).is_some() {
+        return None;
+    }
+    connection
+        .and_then(|c| c.token.as_ref())
+        .and_then(|t| t.expires_at)
+}
+
+/// Saves `connection` as `name` in the file at `path`: the file is read
+/// again (other connections may have changed meanwhile), the one entry
+/// replaced, and the whole written atomically.
+pub fn save_connection(path: &Path, name: &str, connection: Connection) -> Result<(), StoreError> {
+    let mut file = CredentialsFile::read(path, &mut |_| {})?;
+    file.connections.insert(name.to_string(), connection);
+    file.write(path)
+}
+
+/// The CLI's [`TokenSink`]: refreshed tokens go to connection `name` of
+/// the credentials file (created when the tokens came from variables).
+pub struct FileSink {
+    pub path: PathBuf,
+    pub name: String,
+}
+
+impl TokenSink for FileSink {
+    fn save(&self, connector: &Connector, tokens: &TokenSet) -> Result<(), String> {
+        let mut file = CredentialsFile::read(&self.path, &mut |_| {}).map_err(|e| e.message)?;
+        let connection = file
+            .connections
+            .entry(self.name.clone())
+            .or_insert_with(|| Connection {
+                connector: connector.app.key.clone(),
+                ..Connection::default()
+            });
+        if connection.connector != connector.app.key {
+            return Err(format!(
+                "connection `{}` in {} is for connector `{}`",
+                self.name,
+                self.path.display(),
+                connection.connector
+            ));
+        }
+        let mut tokens = tokens.clone();
+        if tokens.scopes.is_empty()
+            && let Some(previous) = &connection.token
+        {
+            tokens.scopes = previous.scopes.clone();
+        }
+        connection.token = Some(tokens);
+        file.write(&self.path).map_err(|e| e.message)
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +367,7 @@ mod tests {
             Connection {
                 connector: "tushare".into(),
                 values: [("token".to_string(), "fake-token-\"quoted\"".to_string())].into(),
+                token: None,
             },
         );
         file.write(&path).unwrap();
@@ -330,5 +422,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = CredentialsFile::read(&dir.path().join("none.toml"), &mut |_| {}).unwrap();
         assert!(file.connections.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    #[test]
+    fn files_without_tokens_still_read_and_tokens_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.toml");
+        std::fs::write(
+            &path,
+            "[connections.t]\nconnector = \"tushare\"\n\n[connections.t.values]\ntoken = \"fake\"\n",
+        )
+        .unwrap();
+        let mut file = CredentialsFile::read(&path, &mut |_| {}).unwrap();
+        assert_eq!(file.connections["t"].token, None);
+        file.connections.insert(
+            "o".into(),
+            Connection {
+                connector: "onenote".into(),
+                values: BTreeMap::new(),
+                token: Some(TokenSet {
+                    access_token: "fake-access".into(),
+                    refresh_token: Some("fake-refresh".into()),
+                    expires_at: Some(1_721_034_000),
+                    scopes: vec!["a".into(), "b".into()],
+                    token_type: Some("bearer".into()),
+                }),
+            },
+        );
+        file.write(&path).unwrap();
+        let back = CredentialsFile::read(&path, &mut |_| {}).unwrap();
+        assert_eq!(back, file);
+        assert!(!format!("{back:?}").contains("fake-access"));
     }
 }

@@ -63,6 +63,13 @@ pub struct Common {
     /// (a mock server, a sandbox, a proxy).
     #[arg(long, value_name = "URL")]
     pub(super) base_url: Option<String>,
+    /// OAuth2: send authorize, token and refresh requests to this URL's
+    /// scheme, host and port instead (their paths are kept).
+    #[arg(long, value_name = "URL")]
+    pub(super) auth_url_base: Option<String>,
+    /// OAuth2: refresh the access token this many seconds before it expires.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub(super) refresh_margin: u64,
     /// Show each HTTP exchange on stderr, every secret masked.
     #[arg(short, long)]
     pub(super) verbose: bool,
@@ -132,7 +139,7 @@ fn run_action(args: ActionArgs) -> Outcome {
             return Outcome::Code(3);
         }
     };
-    let Some(credentials) = credentials(&connector, &args.common) else {
+    let Some(stored) = credentials(&connector, &args.common) else {
         return Outcome::Failure;
     };
     let engine = match engine(&args.common) {
@@ -140,9 +147,7 @@ fn run_action(args: ActionArgs) -> Outcome {
         Err(error) => return fail(&error),
     };
     let observer = Verbose(args.common.verbose);
-    let call = Call::new(&connector, &credentials)
-        .base_url(args.common.base_url.as_deref())
-        .observer(&observer);
+    let call = stored.call(&connector, &args.common).observer(&observer);
     let outcome = block_on(engine.run_action(&call, &args.action, &input));
     match outcome {
         Ok(outcome) => {
@@ -159,7 +164,7 @@ fn run_check(args: CheckArgs) -> Outcome {
     let Some(connector) = load_connector(&args.connector, &args.common.specs) else {
         return Outcome::Code(1);
     };
-    let Some(credentials) = credentials(&connector, &args.common) else {
+    let Some(stored) = credentials(&connector, &args.common) else {
         return Outcome::Failure;
     };
     let engine = match engine(&args.common) {
@@ -167,9 +172,7 @@ fn run_check(args: CheckArgs) -> Outcome {
         Err(error) => return fail(&error),
     };
     let observer = Verbose(args.common.verbose);
-    let call = Call::new(&connector, &credentials)
-        .base_url(args.common.base_url.as_deref())
-        .observer(&observer);
+    let call = stored.call(&connector, &args.common).observer(&observer);
     match block_on(engine.check_connection(&call)) {
         Ok(outcome) => {
             if std::io::stdout().is_terminal() {
@@ -218,6 +221,7 @@ pub(super) fn engine(common: &Common) -> Result<Engine, ExecError> {
             ..RetryPolicy::default()
         },
     })
+    .map(|engine| engine.with_refresh_margin(Duration::from_secs(common.refresh_margin)))
 }
 
 /// The connector named `name`: a spec path, or a connector key found in
@@ -386,9 +390,26 @@ fn parse_input(text: &str) -> Result<Json, String> {
     Ok(node.to_json())
 }
 
+/// A call's credentials and where refreshed OAuth2 tokens go.
+struct Stored {
+    credentials: crate::runtime::Credentials,
+    token_expires_at: Option<i64>,
+    sink: connections::FileSink,
+}
+
+impl Stored {
+    fn call<'a>(&'a self, connector: &'a Connector, common: &'a Common) -> Call<'a> {
+        Call::new(connector, &self.credentials)
+            .base_url(common.base_url.as_deref())
+            .auth_url_base(common.auth_url_base.as_deref())
+            .token_expires_at(self.token_expires_at)
+            .token_sink(&self.sink)
+    }
+}
+
 /// The call's credentials: the named connection (if the file has it),
 /// overridden by environment variables.
-fn credentials(connector: &Connector, common: &Common) -> Option<crate::runtime::Credentials> {
+fn credentials(connector: &Connector, common: &Common) -> Option<Stored> {
     let path = match connections::file_path(common.credentials_file.as_deref()) {
         Ok(path) => path,
         Err(error) => {
@@ -427,9 +448,12 @@ fn credentials(connector: &Connector, common: &Common) -> Option<crate::runtime:
         );
         return None;
     }
-    Some(connections::resolve(connector, connection, &|var| {
-        std::env::var(var).ok()
-    }))
+    let env = |var: &str| std::env::var(var).ok();
+    Some(Stored {
+        credentials: connections::resolve(connector, connection, &env),
+        token_expires_at: connections::token_expires_at(connector, connection, &env),
+        sink: connections::FileSink { path, name },
+    })
 }
 
 fn print_json(value: &Json) -> Outcome {
@@ -629,7 +653,7 @@ fn run_trigger(args: TriggerArgs) -> Outcome {
     } else {
         input
     };
-    let Some(credentials) = credentials(&connector, &args.common) else {
+    let Some(stored) = credentials(&connector, &args.common) else {
         return Outcome::Failure;
     };
     let location = match state_location(args.state.as_deref(), &args.common) {
@@ -644,9 +668,7 @@ fn run_trigger(args: TriggerArgs) -> Outcome {
         Err(error) => return fail(&error),
     };
     let observer = Verbose(args.common.verbose);
-    let call = Call::new(&connector, &credentials)
-        .base_url(args.common.base_url.as_deref())
-        .observer(&observer);
+    let call = stored.call(&connector, &args.common).observer(&observer);
     let options = crate::runtime::PollOptions {
         subscription: args.subscription.clone(),
         connection: args

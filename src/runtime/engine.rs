@@ -23,6 +23,20 @@
 //! token is valid; the [`Transport`] sends it with timeouts and retries;
 //! the response rule decides success; the result is selected and checked
 //! against the output fields (mismatches are warnings).
+//!
+//! # OAuth2 tokens
+//!
+//! For an `oauth2` connector the call's credentials carry `access_token`
+//! and `refresh_token`, and [`Call::token_expires_at`] the expiry. Before a
+//! request the access token is refreshed when it expires within the
+//! engine's margin ([`Engine::with_refresh_margin`], default 60 s); when
+//! the API answers with the spec's `token_expired` rule (default: HTTP
+//! 401) it is refreshed once and the request sent once more. Refreshes are
+//! single-flight per connection: concurrent calls wait for the one refresh
+//! in progress and reuse its result. Each refresh is handed to the call's
+//! [`TokenSink`] before the new token is used (rotating providers void the
+//! old refresh token). A refused refresh token is an `Auth` error telling
+//! to log in again with `spec connect`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -34,6 +48,7 @@ use sha2::Digest;
 
 use super::http::{HttpResponse, HttpSettings, NetError, NetErrorKind, Observer, Quiet, Transport};
 use super::input::{Coercion, check_input};
+use super::oauth::{Provider, TokenSet, TokenSink};
 use super::redact::Secrets;
 use super::response::{
     ApiError, ApiErrorKind, OutputWarning, ResponseReader, ResponseScope, check_output,
@@ -123,6 +138,12 @@ pub struct Call<'a> {
     /// How input values are typed: [`Coercion::Strict`] for JSON input.
     pub coercion: Coercion,
     pub observer: &'a dyn Observer,
+    /// Replaces the origin of the OAuth2 authorize, token and refresh URLs.
+    pub auth_url_base: Option<&'a str>,
+    /// When the OAuth2 access token expires (Unix seconds), if known.
+    pub token_expires_at: Option<i64>,
+    /// Receives refreshed OAuth2 tokens, to store them.
+    pub token_sink: Option<&'a dyn TokenSink>,
 }
 
 impl<'a> Call<'a> {
@@ -133,7 +154,25 @@ impl<'a> Call<'a> {
             base_url: None,
             coercion: Coercion::Strict,
             observer: &Quiet,
+            auth_url_base: None,
+            token_expires_at: None,
+            token_sink: None,
         }
+    }
+
+    pub fn auth_url_base(mut self, base: Option<&'a str>) -> Call<'a> {
+        self.auth_url_base = base;
+        self
+    }
+
+    pub fn token_expires_at(mut self, expires_at: Option<i64>) -> Call<'a> {
+        self.token_expires_at = expires_at;
+        self
+    }
+
+    pub fn token_sink(mut self, sink: &'a dyn TokenSink) -> Call<'a> {
+        self.token_sink = Some(sink);
+        self
     }
 
     pub fn base_url(mut self, base_url: Option<&'a str>) -> Call<'a> {
@@ -186,7 +225,13 @@ pub struct Engine {
     transport: Transport,
     pub(super) clock: Arc<dyn Clock>,
     sessions: Mutex<HashMap<String, CachedSession>>,
+    /// The latest OAuth2 tokens per connection; the async lock makes a
+    /// refresh single-flight.
+    tokens: Mutex<HashMap<String, TokenSlot>>,
+    refresh_margin: Duration,
 }
+
+type TokenSlot = Arc<tokio::sync::Mutex<Option<TokenSet>>>;
 
 impl Engine {
     pub fn new(settings: HttpSettings) -> Result<Engine, ExecError> {
@@ -195,7 +240,15 @@ impl Engine {
             transport,
             clock: Arc::new(SystemClock),
             sessions: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+            refresh_margin: Duration::from_secs(60),
         })
+    }
+
+    /// OAuth2 access tokens are refreshed this long before they expire.
+    pub fn with_refresh_margin(mut self, margin: Duration) -> Engine {
+        self.refresh_margin = margin;
+        self
     }
 
     /// Uses `clock` for timestamps and nonces (tests pin them).
@@ -249,8 +302,10 @@ impl Engine {
 
         let reader = ResponseReader::new(action.response.as_ref()).with_auth(&connector.auth);
         let mut relogged = false;
+        let mut token = self.oauth_token(call).await?;
+        let mut refreshed = false;
         loop {
-            let context = self.context(call)?.with_input(&input);
+            let context = self.context_with(call, token.as_ref())?.with_input(&input);
             let (context, session) = self.with_session(call, context).await?;
             let request = super::build_action(connector, key, &context)?;
             let response = self.send(&request, retry_safe, call.observer).await?;
@@ -266,6 +321,15 @@ impl Engine {
                     // The cached session was revoked early: log in again, once.
                     self.forget_session(call);
                     relogged = true;
+                    continue;
+                }
+                if api.kind() == ApiErrorKind::TokenExpired
+                    && !refreshed
+                    && let Some(used) = &token
+                    && used.refresh_token.is_some()
+                {
+                    token = Some(self.refresh_rejected(call, used).await?);
+                    refreshed = true;
                     continue;
                 }
                 return Err(api_error(api, &response));
@@ -310,12 +374,29 @@ impl Engine {
             )
             .hint("add a `connection.test` request to the spec")
         })?;
-        let context = self.context(call)?;
-        let (context, _) = self.with_session(call, context).await?;
-        let request = super::build_connection_test(connector, &context)?;
-        let retry_safe = matches!(connection.test.method, Method::Get);
-        let response = self.send(&request, retry_safe, call.observer).await?;
-        let scope = scope_of(&response, &context, &request);
+        let mut token = self.oauth_token(call).await?;
+        let mut refreshed = false;
+        let (response, scope) = loop {
+            let context = self.context_with(call, token.as_ref())?;
+            let (context, _) = self.with_session(call, context).await?;
+            let request = super::build_connection_test(connector, &context)?;
+            let retry_safe = matches!(connection.test.method, Method::Get);
+            let response = self.send(&request, retry_safe, call.observer).await?;
+            let scope = scope_of(&response, &context, &request);
+            let reader =
+                ResponseReader::new(connection.response.as_ref()).with_auth(&connector.auth);
+            if let Err(api) = reader.check(&scope)
+                && api.kind() == ApiErrorKind::TokenExpired
+                && !refreshed
+                && let Some(used) = &token
+                && used.refresh_token.is_some()
+            {
+                token = Some(self.refresh_rejected(call, used).await?);
+                refreshed = true;
+                continue;
+            }
+            break (response, scope);
+        };
         ResponseReader::new(connection.response.as_ref())
             .with_auth(&connector.auth)
             .check(&scope)
@@ -343,9 +424,28 @@ impl Engine {
         })
     }
 
-    pub(super) fn context(&self, call: &Call<'_>) -> Result<Context, ExecError> {
-        let mut context = Context::new(call.connector, call.credentials, self.clock.as_ref())
-            .map_err(|e| {
+    /// The call's context, with `token` (a refreshed OAuth2 token) in place
+    /// of the credentials' `access_token` and `refresh_token`.
+    pub(super) fn context_with(
+        &self,
+        call: &Call<'_>,
+        token: Option<&TokenSet>,
+    ) -> Result<Context, ExecError> {
+        let replaced;
+        let credentials = match token {
+            Some(token) if call.credentials.get("access_token") != Some(&token.access_token) => {
+                let mut credentials = call.credentials.clone();
+                credentials.insert("access_token".into(), token.access_token.clone());
+                if let Some(refresh) = &token.refresh_token {
+                    credentials.insert("refresh_token".into(), refresh.clone());
+                }
+                replaced = credentials;
+                &replaced
+            }
+            _ => call.credentials,
+        };
+        let mut context =
+            Context::new(call.connector, credentials, self.clock.as_ref()).map_err(|e| {
                 ExecError::from(e).hint(format!(
                     "run `spec connect {}`, or set the {} variables",
                     call.connector.app.key,
@@ -356,6 +456,108 @@ impl Engine {
             context = context.with_base_url(base_url);
         }
         Ok(context)
+    }
+
+    /// The OAuth2 token to use for `call` (`None` for other auth kinds):
+    /// the latest this engine has for the connection, refreshed first when
+    /// it expires within the margin (or is missing while a refresh token is
+    /// known).
+    pub(super) async fn oauth_token(&self, call: &Call<'_>) -> Result<Option<TokenSet>, ExecError> {
+        if !matches!(call.connector.auth, Auth::Oauth2(_)) {
+            return Ok(None);
+        }
+        let given = TokenSet {
+            access_token: call
+                .credentials
+                .get("access_token")
+                .cloned()
+                .unwrap_or_default(),
+            refresh_token: call.credentials.get("refresh_token").cloned(),
+            expires_at: call.token_expires_at,
+            ..TokenSet::default()
+        };
+        if given.access_token.is_empty() && given.refresh_token.is_none() {
+            // The request builder says the account is not connected.
+            return Ok(None);
+        }
+        let slot = self.token_slot(call);
+        let mut latest = slot.lock().await;
+        let current = latest.clone().unwrap_or(given);
+        let now = self.clock.unix_ms().div_euclid(1000);
+        if !current.expiring(now, self.refresh_margin) {
+            return Ok(Some(current));
+        }
+        let Some(refresh_token) = current.refresh_token.clone() else {
+            // Nothing to refresh with: try it; a rejection says to log in again.
+            return Ok(Some(current));
+        };
+        let fresh = self.refresh(call, &refresh_token).await?;
+        *latest = Some(fresh.clone());
+        Ok(Some(fresh))
+    }
+
+    /// A new token after the API rejected `used`, unless another call has
+    /// refreshed it meanwhile.
+    pub(super) async fn refresh_rejected(
+        &self,
+        call: &Call<'_>,
+        used: &TokenSet,
+    ) -> Result<TokenSet, ExecError> {
+        let slot = self.token_slot(call);
+        let mut latest = slot.lock().await;
+        if let Some(newer) = latest.as_ref()
+            && newer.access_token != used.access_token
+        {
+            return Ok(newer.clone());
+        }
+        let refresh_token = latest
+            .as_ref()
+            .and_then(|t| t.refresh_token.clone())
+            .or_else(|| used.refresh_token.clone())
+            .unwrap_or_default();
+        let fresh = self.refresh(call, &refresh_token).await?;
+        *latest = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// One refresh, handed to the call's sink before it is used.
+    async fn refresh(&self, call: &Call<'_>, refresh_token: &str) -> Result<TokenSet, ExecError> {
+        let provider = Provider::new(
+            call.connector,
+            call.credentials,
+            call.auth_url_base,
+            self.clock.as_ref(),
+        )?;
+        let now = self.clock.unix_ms().div_euclid(1000);
+        let fresh = provider
+            .refresh(&self.transport, call.observer, refresh_token, now)
+            .await?;
+        if let Some(sink) = call.token_sink {
+            sink.save(call.connector, &fresh).map_err(|message| {
+                ExecError::new(
+                    ExecErrorKind::Auth,
+                    format!("the refreshed OAuth2 tokens could not be stored: {message}"),
+                )
+                .hint(format!(
+                    "fix the credentials store, then log in again with `spec connect {}`",
+                    call.connector.app.key
+                ))
+            })?;
+        }
+        Ok(fresh)
+    }
+
+    /// The token slot of the call's connection.
+    fn token_slot(&self, call: &Call<'_>) -> TokenSlot {
+        let key = format!(
+            "{}\u{0}{}",
+            session_key(call),
+            call.auth_url_base.unwrap_or("")
+        );
+        match self.tokens.lock() {
+            Ok(mut tokens) => tokens.entry(key).or_default().clone(),
+            Err(_) => TokenSlot::default(),
+        }
     }
 
     async fn send(

@@ -67,6 +67,7 @@ mod context;
 mod engine;
 pub mod http;
 pub mod input;
+mod oauth;
 pub mod poll;
 mod redact;
 mod request;
@@ -87,6 +88,7 @@ pub use input::{
     AssignmentError, AssignmentProblem, Assignments, Coercion, InputErrors, InputViolation,
     MAX_KEY_DEPTH, MAX_VIOLATIONS, check_input, merge_input, parse_assignments,
 };
+pub use oauth::{Authorization, Loopback, Provider, TokenSet, TokenSink, rebase};
 pub use poll::{EmitInitial, PollOptions, PollOutcome, Progress, Sink, WriteSink};
 pub use redact::{MASK, Secrets};
 pub use request::{

@@ -377,7 +377,10 @@ impl Poll<'_, '_> {
             && let Some(cursor) = &trigger.cursor
             && let Some(initial) = &cursor.initial
         {
-            let context = self.engine.context(self.call)?.with_input(self.input);
+            let context = self
+                .engine
+                .context_with(self.call, None)?
+                .with_input(self.input);
             let rendered = crate::template::environment()
                 .render_str(initial, context.scope(&["input", "config", "now"], &[]))
                 .map_err(|e| {
@@ -449,6 +452,10 @@ impl Poll<'_, '_> {
         let mut last_cursor: Option<Json> = None;
         let mut truncated = false;
         let mut relogged = false;
+        // An OAuth2 token, refreshed first if it is about to expire, and
+        // once more if the API says it expired mid-poll.
+        let mut token = self.engine.oauth_token(self.call).await?;
+        let mut refreshed = false;
         let mut warnings = Vec::new();
         loop {
             let (page_var, url) = match std::mem::replace(&mut next, Next::Done) {
@@ -462,7 +469,7 @@ impl Poll<'_, '_> {
             }
             let context = self
                 .engine
-                .context(self.call)?
+                .context_with(self.call, token.as_ref())?
                 .with_input(self.input)
                 .with_state(&state_var)
                 .with_page(&page_var);
@@ -513,6 +520,19 @@ impl Poll<'_, '_> {
                 {
                     self.engine.forget_session(self.call);
                     relogged = true;
+                    next = match url {
+                        Some(url) => Next::Url(url),
+                        None => Next::Page(page_var),
+                    };
+                    continue;
+                }
+                if api.kind() == ApiErrorKind::TokenExpired
+                    && !refreshed
+                    && let Some(used) = &token
+                    && used.refresh_token.is_some()
+                {
+                    token = Some(self.engine.refresh_rejected(self.call, used).await?);
+                    refreshed = true;
                     next = match url {
                         Some(url) => Next::Url(url),
                         None => Next::Page(page_var),

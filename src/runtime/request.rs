@@ -38,6 +38,29 @@ pub struct PreparedRequest {
 }
 
 impl PreparedRequest {
+    /// A request made outside the spec's templates (an OAuth2 token
+    /// request): sent and shown like any other, redacted with `secrets`.
+    pub(crate) fn raw(
+        method: Method,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Option<Vec<u8>>,
+        secrets: Secrets,
+    ) -> PreparedRequest {
+        let content_type = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.clone());
+        PreparedRequest {
+            method,
+            url,
+            headers,
+            body,
+            content_type,
+            secrets,
+        }
+    }
+
     pub fn method(&self) -> Method {
         self.method
     }

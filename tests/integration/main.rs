@@ -13,6 +13,7 @@ mod engine;
 mod exec;
 mod fuzz;
 mod httpbin;
+mod oauth;
 mod readme;
 mod runtime_request;
 mod schema_model;
