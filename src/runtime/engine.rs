@@ -47,7 +47,7 @@ use serde_json::Value as Json;
 use sha2::Digest;
 
 use super::http::{HttpResponse, HttpSettings, NetError, NetErrorKind, Observer, Quiet, Transport};
-use super::input::{Coercion, check_input};
+use super::input::{Coercion, InputErrors, check_input};
 use super::oauth::{Provider, TokenSet, TokenSink};
 use super::redact::Secrets;
 use super::response::{
@@ -281,20 +281,8 @@ impl Engine {
                     connector.actions.iter().map(|a| &a.key),
                 )
             })?;
-        let input = check_input(&action.input, input, call.coercion).map_err(|errors| {
-            let total = errors.total();
-            let mut error = ExecError::new(
-                ExecErrorKind::Input,
-                format!(
-                    "the input of `{}.{key}` is invalid ({total} problem{}); nothing was sent",
-                    connector.app.key,
-                    if total == 1 { "" } else { "s" }
-                ),
-            )
-            .hint("fix the values listed; the connector's docs page lists every field");
-            error.details = errors.to_string().lines().map(str::to_string).collect();
-            error
-        })?;
+        let input = check_input(&action.input, input, call.coercion)
+            .map_err(|errors| invalid_input(connector, key, &errors))?;
         let retry_safe = action.retry_safe.unwrap_or(matches!(
             action.request.method,
             Method::Get | Method::Put | Method::Delete
@@ -701,6 +689,22 @@ pub(super) fn unknown<'a>(
     } else {
         format!("its {what}s: {}", known.join(", "))
     })
+}
+
+/// Every violation of the input of `connector.key`, as one error.
+pub(super) fn invalid_input(connector: &Connector, key: &str, errors: &InputErrors) -> ExecError {
+    let total = errors.total();
+    let mut error = ExecError::new(
+        ExecErrorKind::Input,
+        format!(
+            "the input of `{}.{key}` is invalid ({total} problem{}); nothing was sent",
+            connector.app.key,
+            if total == 1 { "" } else { "s" }
+        ),
+    )
+    .hint("fix the values listed; the connector's docs page lists every field");
+    error.details = errors.to_string().lines().map(str::to_string).collect();
+    error
 }
 
 pub(super) fn network(error: NetError) -> ExecError {

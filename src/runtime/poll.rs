@@ -261,20 +261,8 @@ impl Engine {
                     connector.triggers.iter().map(|t| &t.key),
                 )
             })?;
-        let input = check_input(&trigger.input, input, call.coercion).map_err(|errors| {
-            let total = errors.total();
-            let mut error = ExecError::new(
-                ExecErrorKind::Input,
-                format!(
-                    "the input of `{}.{key}` is invalid ({total} problem{}); nothing was sent",
-                    connector.app.key,
-                    if total == 1 { "" } else { "s" }
-                ),
-            )
-            .hint("fix the values listed; the connector's docs page lists every field");
-            error.details = errors.to_string().lines().map(str::to_string).collect();
-            error
-        })?;
+        let input = check_input(&trigger.input, input, call.coercion)
+            .map_err(|errors| super::engine::invalid_input(connector, key, &errors))?;
         let subscription = options
             .subscription
             .clone()

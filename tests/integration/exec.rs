@@ -15,85 +15,10 @@ use serde_json::{Value, json};
 use wiremock::matchers::{
     body_partial_json, body_string_contains, header, method, path, query_param,
 };
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, Request, ResponseTemplate};
 
-use crate::common::{HANG_GUARD, Run, run, spec_command};
-
-/// A wiremock server on its own runtime, so the test thread can block on
-/// the `spec` process while the server answers.
-struct Server {
-    runtime: tokio::runtime::Runtime,
-    mock: MockServer,
-}
-
-impl Server {
-    fn start() -> Server {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mock = runtime.block_on(MockServer::start());
-        Server { runtime, mock }
-    }
-
-    fn mount(&self, mock: Mock) {
-        self.runtime.block_on(mock.mount(&self.mock));
-    }
-
-    fn uri(&self) -> String {
-        self.mock.uri()
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.runtime
-            .block_on(self.mock.received_requests())
-            .unwrap_or_default()
-    }
-
-    /// Checks every mock's `expect(...)` count.
-    fn verify(&self) {
-        self.runtime.block_on(self.mock.verify());
-    }
-}
-
-/// A temporary home for the credentials file of one test.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn credentials_file(&self) -> PathBuf {
-        self.dir.path().join("spec").join("credentials.toml")
-    }
-
-    /// `spec ARGS` with this home's credentials file and `env` added.
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut command = spec_command();
-        command
-            .args(args)
-            .env("SPEC_CREDENTIALS_FILE", self.credentials_file());
-        for (key, _) in std::env::vars() {
-            if key.starts_with("SPEC_") && key != "SPEC_CREDENTIALS_FILE" {
-                command.env_remove(key);
-            }
-        }
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        command
-    }
-
-    fn spec(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        run(self.command(args, env))
-    }
-}
+use crate::common::mock::{Home, MockApi as Server};
+use crate::common::{HANG_GUARD, Run};
 
 fn form_body(request: &Request) -> Vec<(String, String)> {
     form_urlencoded::parse(&request.body)

@@ -30,6 +30,7 @@ use spec::runtime::{Call, Credentials, Engine, HttpSettings, TokenSet, TokenSink
 use wiremock::matchers::{header, header_regex, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+use crate::common::mock::MockApi as Server;
 use crate::common::{HANG_GUARD, Run, fixture, root, run, spec_command};
 
 const CLIENT_ID: &str = "fake-client-id-4411";
@@ -46,42 +47,6 @@ fn notes_spec() -> String {
 
 fn machine_spec() -> String {
     fixture("oauth/machine_app.yaml").display().to_string()
-}
-
-/// A wiremock server on its own runtime, so the test thread can block on
-/// the `spec` process while the server answers.
-struct Server {
-    runtime: tokio::runtime::Runtime,
-    mock: MockServer,
-}
-
-impl Server {
-    fn start() -> Server {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mock = runtime.block_on(MockServer::start());
-        Server { runtime, mock }
-    }
-
-    fn mount(&self, mock: Mock) {
-        self.runtime.block_on(mock.mount(&self.mock));
-    }
-
-    fn uri(&self) -> String {
-        self.mock.uri()
-    }
-
-    fn requests_to(&self, wanted: &str) -> Vec<Request> {
-        self.runtime
-            .block_on(self.mock.received_requests())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r.url.path() == wanted)
-            .collect()
-    }
 }
 
 /// A temporary home for the credentials file of one test.

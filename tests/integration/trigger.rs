@@ -11,102 +11,16 @@
 //! passes, unless `SPEC_TEST_REQUIRE_SERVICES=1` (set by `.ci/run`).
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, Request, ResponseTemplate};
 
-use crate::common::{Run, fixture, root, run, spec_command};
-
-/// A wiremock server on its own runtime (as in exec.rs).
-struct Server {
-    runtime: tokio::runtime::Runtime,
-    mock: MockServer,
-    /// Requests before this index were dropped by `reset_journal`.
-    skip: std::cell::Cell<usize>,
-}
-
-impl Server {
-    fn start() -> Server {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mock = runtime.block_on(MockServer::start());
-        Server {
-            runtime,
-            mock,
-            skip: std::cell::Cell::new(0),
-        }
-    }
-
-    fn mount(&self, mock: Mock) {
-        self.runtime.block_on(mock.mount(&self.mock));
-    }
-
-    fn uri(&self) -> String {
-        self.mock.uri()
-    }
-
-    fn all_requests(&self) -> Vec<Request> {
-        self.runtime
-            .block_on(self.mock.received_requests())
-            .unwrap_or_default()
-    }
-
-    /// The requests since the last `reset_journal`.
-    fn requests(&self) -> Vec<Request> {
-        self.all_requests().split_off(self.skip.get())
-    }
-
-    /// Forgets the requests so far (the mocks stay mounted).
-    fn reset_journal(&self) {
-        self.skip.set(self.all_requests().len());
-    }
-}
-
-/// A temporary home: credentials file location and the default state file.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut command = spec_command();
-        command.args(args).env(
-            "SPEC_CREDENTIALS_FILE",
-            self.dir.path().join("spec").join("credentials.toml"),
-        );
-        for (key, _) in std::env::vars() {
-            if key.starts_with("SPEC_") && key != "SPEC_CREDENTIALS_FILE" {
-                command.env_remove(key);
-            }
-        }
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        command
-    }
-
-    fn spec(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        run(self.command(args, env))
-    }
-
-    fn state_file(&self) -> PathBuf {
-        self.dir.path().join("spec").join("state.sqlite")
-    }
-}
+use crate::common::mock::{Home, MockApi as Server};
+use crate::common::{Run, fixture, root};
 
 /// The JSON lines of stdout.
 fn lines(run: &Run) -> Vec<Value> {

@@ -5,6 +5,8 @@
 // Each test module uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod mock;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
