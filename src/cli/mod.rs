@@ -15,6 +15,7 @@ mod connect;
 mod diff;
 mod exec;
 mod explain;
+mod new;
 mod validate;
 
 use std::io::IsTerminal;
@@ -59,6 +60,9 @@ enum Command {
     /// Save credentials for a connector (prompted; tested; file mode 0600).
     #[command(after_help = exec::EXIT_CODES)]
     Connect(connect::Args),
+    /// Write a commented starter spec, or add an action or trigger stub to one.
+    #[command(after_help = EXIT_CODES)]
+    New(new::Args),
 }
 
 /// Outcome of a command, mapped to an exit code.
@@ -105,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(args),
         Command::Exec(command) => exec::run(command),
         Command::Connect(args) => connect::run(args),
+        Command::New(args) => new::run(args),
     };
     outcome.into()
 }
