@@ -16,6 +16,7 @@ mod diff;
 mod exec;
 mod explain;
 mod new;
+mod test;
 mod validate;
 
 use std::io::IsTerminal;
@@ -63,6 +64,9 @@ enum Command {
     /// Write a commented starter spec, or add an action or trigger stub to one.
     #[command(after_help = EXIT_CODES)]
     New(new::Args),
+    /// Replay each connector's recorded test cases offline; fail on a changed request or output.
+    #[command(after_help = EXIT_CODES)]
+    Test(test::Args),
 }
 
 /// Outcome of a command, mapped to an exit code.
@@ -110,6 +114,7 @@ pub fn main() -> ExitCode {
         Command::Exec(command) => exec::run(command),
         Command::Connect(args) => connect::run(args),
         Command::New(args) => new::run(args),
+        Command::Test(args) => test::run(args),
     };
     outcome.into()
 }

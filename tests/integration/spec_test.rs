@@ -77,3 +77,109 @@ fn spec_new_adds_action_and_trigger_stubs_keeping_comments() {
         validated.stderr
     );
 }
+
+#[test]
+fn spec_test_replays_every_case_in_specs() {
+    let run = spec(["test", "specs"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains(" 0 failed"), "{}", run.stderr);
+}
+
+/// A copy of tushare's spec and cases in a temporary `specs/`.
+fn tushare_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    let cases = specs.join("tests/tushare");
+    std::fs::create_dir_all(&cases).unwrap();
+    let root = crate::common::root();
+    std::fs::copy(root.join("specs/tushare.yaml"), specs.join("tushare.yaml")).unwrap();
+    for entry in std::fs::read_dir(root.join("specs/tests/tushare")).unwrap() {
+        let entry = entry.unwrap().path();
+        std::fs::copy(&entry, cases.join(entry.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn spec_test_shows_a_diff_when_the_built_request_changes() {
+    let dir = tushare_copy();
+    let spec_file = dir.path().join("specs/tushare.yaml");
+    let text = std::fs::read_to_string(&spec_file).unwrap();
+    std::fs::write(
+        &spec_file,
+        text.replacen(
+            "api_name: daily\n          # Every",
+            "api_name: daily_v2\n          # Every",
+            1,
+        ),
+    )
+    .unwrap();
+    let specs = dir.path().join("specs");
+    let run = spec(["test", path(&specs)]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("FAIL    tushare/daily "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("-   \"api_name\": \"daily\","),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("+   \"api_name\": \"daily_v2\","),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("ok      tushare/stock_basic"),
+        "{}",
+        run.stderr
+    );
+
+    // Machine-readable reports say the same.
+    let json = spec(["test", path(&specs), "--format", "json"]);
+    json.expect_code(1);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["summary"]["failed"], 2, "{}", json.stdout);
+    let github = spec(["test", path(&specs), "--format", "github"]);
+    assert!(
+        github.stdout.starts_with("::error file="),
+        "{}",
+        github.stdout
+    );
+    let junit = dir.path().join("junit.xml");
+    spec(["test", path(&specs), "--junit", path(&junit)]).expect_code(1);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testsuite name=\"tushare\" tests=\"3\" failures=\"2\">"),
+        "{xml}"
+    );
+
+    // A deliberate change: --update re-records, then the cases pass.
+    spec(["test", path(&specs), "--update"]).expect_code(0);
+    spec(["test", path(&specs)]).expect_code(0);
+}
+
+#[test]
+fn spec_test_fails_when_the_output_changes() {
+    let dir = tushare_copy();
+    let case = dir.path().join("specs/tests/tushare/daily.json");
+    let text = std::fs::read_to_string(&case).unwrap();
+    // The recorded output's amount, not the response's.
+    let at = text.rfind("1075742.252").unwrap();
+    let changed = format!("{}1.5{}", &text[..at], &text[at + "1075742.252".len()..]);
+    std::fs::write(&case, changed).unwrap();
+    let run = spec(["test", path(&dir.path().join("specs")), "tushare"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("the output differs"), "{}", run.stderr);
+}
+
+#[test]
+fn spec_new_output_passes_spec_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    spec(["new", "acme", "--dir", path(&specs)]).expect_code(0);
+    spec(["test", path(&specs)]).expect_code(0);
+}
