@@ -645,13 +645,31 @@ fn request_view(request: &RecordedRequest) -> Vec<String> {
     }
     if let Some(body) = &request.body {
         lines.push(String::new());
-        let text = match body {
-            Json::String(text) => text.clone(),
-            other => serde_json::to_string_pretty(other).unwrap_or_default(),
-        };
-        lines.extend(text.lines().map(str::to_string));
+        match body {
+            // A form body: one field a line, so a diff names the field.
+            Json::String(text) if is_form(text) => {
+                lines.extend(text.split('&').map(|field| format!("  &{field}")));
+            }
+            Json::String(text) => lines.extend(text.lines().map(str::to_string)),
+            other => {
+                let text = serde_json::to_string_pretty(other).unwrap_or_default();
+                lines.extend(text.lines().map(str::to_string));
+            }
+        }
     }
     lines
+}
+
+/// Whether `text` looks like `k=v&k=v` (form-urlencoded).
+fn is_form(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('&').all(|field| {
+            field.split_once('=').is_some_and(|(k, v)| {
+                !k.is_empty()
+                    && !k.contains(char::is_whitespace)
+                    && !v.contains(char::is_whitespace)
+            })
+        })
 }
 
 /// A unified diff of the two requests, or `None` when they match.

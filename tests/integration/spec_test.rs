@@ -183,3 +183,41 @@ fn spec_new_output_passes_spec_test() {
     spec(["new", "acme", "--dir", path(&specs)]).expect_code(0);
     spec(["test", path(&specs)]).expect_code(0);
 }
+
+/// Every action and trigger in specs/ has at least one case.
+#[test]
+fn every_action_and_trigger_in_specs_has_a_case() {
+    let project = crate::common::validate(&[crate::common::root().join("specs")]);
+    let mut missing = Vec::new();
+    for modeled in &project.connectors {
+        let connector = &modeled.model;
+        let key = &connector.app.key;
+        let dir = modeled.path.parent().unwrap().join("tests").join(key);
+        let mut covered = Vec::new();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let case: serde_json::Value = serde_json::from_str(&text).unwrap();
+            for kind in ["action", "trigger"] {
+                if let Some(name) = case[kind].as_str() {
+                    covered.push(format!("{kind} {name}"));
+                }
+            }
+        }
+        let wanted = connector
+            .actions
+            .iter()
+            .map(|a| format!("action {}", a.key))
+            .chain(
+                connector
+                    .triggers
+                    .iter()
+                    .map(|t| format!("trigger {}", t.key)),
+            );
+        for item in wanted {
+            if !covered.contains(&item) {
+                missing.push(format!("{key}: {item}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no `spec test` case for: {missing:?}");
+}
