@@ -102,6 +102,12 @@ pub struct ActionArgs {
     /// Overrides --input. Repeatable.
     #[arg(short = 'i', value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Save the exchange as a `spec test` case: a case name (written to
+    /// `<specs>/tests/<connector>/<NAME>.json`) or a `.json` path. Secret
+    /// credentials become fake values, signatures `{{ volatile }}`; the
+    /// clock is pinned for the call and kept in the case.
+    #[arg(long, value_name = "NAME|FILE")]
+    record: Option<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -146,9 +152,63 @@ fn run_action(args: ActionArgs) -> Outcome {
         Ok(engine) => engine,
         Err(error) => return fail(&error),
     };
-    let observer = Verbose(args.common.verbose);
-    let call = stored.call(&connector, &args.common).observer(&observer);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let engine = if args.record.is_some() {
+        engine.with_clock(std::sync::Arc::new(crate::runtime::FixedClock {
+            unix_ms: now * 1000,
+            nonce: nonce.clone(),
+        }))
+    } else {
+        engine
+    };
+    let verbose = Verbose(args.common.verbose);
+    let recorder = super::test::Recorder::new(&verbose, &connector, &stored.credentials);
+    let observer: &dyn Observer = if args.record.is_some() {
+        &recorder
+    } else {
+        &verbose
+    };
+    let call = stored.call(&connector, &args.common).observer(observer);
     let outcome = block_on(engine.run_action(&call, &args.action, &input));
+    if let Some(record) = &args.record {
+        let case = super::test::Case {
+            description: None,
+            connector: connector.app.key.clone(),
+            action: Some(args.action.clone()),
+            trigger: None,
+            input: input.clone(),
+            credentials: super::test::Recorder::plain_credentials(&connector, &stored.credentials),
+            now: Some(now),
+            nonce: Some(nonce),
+            base_url: args.common.base_url.clone(),
+            exchanges: recorder.exchanges(),
+            output: outcome.as_ref().ok().map(|o| o.result.clone()),
+            error: outcome.as_ref().err().map(|e| super::test::ExpectedError {
+                kind: super::test::kind_name(e.kind).into(),
+                message: e.message.clone(),
+            }),
+        };
+        let path = record_path(
+            record,
+            &args.connector,
+            &connector.app.key,
+            &args.common.specs,
+        );
+        match super::test::write_case(&path, &case) {
+            Ok(()) => eprintln!(
+                "recorded {} exchange(s) to {} (review it before you commit it)",
+                case.exchanges.len(),
+                path.display()
+            ),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Outcome::Failure;
+            }
+        }
+    }
     match outcome {
         Ok(outcome) => {
             for warning in &outcome.warnings {
@@ -158,6 +218,25 @@ fn run_action(args: ActionArgs) -> Outcome {
         }
         Err(error) => fail(&error),
     }
+}
+
+/// Where `--record NAME` goes: a `.json` path as given, else
+/// `tests/<key>/<NAME>.json` beside the spec (the spec's directory when the
+/// connector was given as a path, else the first `--specs`).
+fn record_path(record: &str, connector: &str, key: &str, specs: &[PathBuf]) -> PathBuf {
+    if record.ends_with(".json") {
+        return PathBuf::from(record);
+    }
+    let as_path = Path::new(connector);
+    let base = if as_path.exists() {
+        as_path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        specs
+            .first()
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("specs"))
+    };
+    super::test::cases_dir(&base.join(key), key).join(format!("{record}.json"))
 }
 
 fn run_check(args: CheckArgs) -> Outcome {

@@ -104,6 +104,9 @@ pub struct Case {
     pub now: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// Replaces `app.base_url`, as `spec exec --base-url` did when recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
     #[serde(default)]
     pub exchanges: Vec<Exchange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -406,7 +409,7 @@ fn replay(connector: &Connector, case: &Case) -> Replayed {
         Err(message) => return (Ok(Json::Null), vec![message], Vec::new()),
     };
     let credentials = fake_credentials(connector, case.credentials.as_ref());
-    let call = Call::new(connector, &credentials);
+    let call = Call::new(connector, &credentials).base_url(case.base_url.as_deref());
     let input = if case.input.is_null() {
         serde_json::json!({})
     } else {
@@ -919,6 +922,173 @@ fn junit(reports: &[CaseReport]) -> String {
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// Response headers kept in a recording: those the interpreter reads.
+const KEPT_RESPONSE_HEADERS: &[&str] = &["content-type", "link", "location", "retry-after"];
+
+/// `spec exec action --record`: sees every exchange (passing it on to
+/// `inner`) and keeps it as a case, with each secret credential replaced by
+/// its fake value (`fake-<field>`, what replay uses) and every other secret
+/// (signatures, derived credentials, tokens) by `{{ volatile }}`.
+pub struct Recorder<'a> {
+    inner: &'a dyn crate::runtime::Observer,
+    /// (real value, fake value), longest first.
+    fakes: Vec<(String, String)>,
+    pending: Mutex<Option<RecordedRequest>>,
+    exchanges: Mutex<Vec<Exchange>>,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(
+        inner: &'a dyn crate::runtime::Observer,
+        connector: &Connector,
+        credentials: &Credentials,
+    ) -> Recorder<'a> {
+        let fakes = fake_credentials(connector, None);
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (key, value) in credentials {
+            let secret = connector
+                .auth
+                .fields()
+                .iter()
+                .find(|f| &f.key == key)
+                .is_none_or(|f| f.secret);
+            if !secret || value.is_empty() {
+                continue;
+            }
+            let fake = fakes
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| format!("fake-{key}"));
+            let json = serde_json::to_string(value).unwrap_or_default();
+            for (real, fake) in [
+                (value.clone(), fake.clone()),
+                (
+                    crate::runtime::encode::query_component(value),
+                    crate::runtime::encode::query_component(&fake),
+                ),
+                (
+                    crate::runtime::encode::path_segment(value),
+                    crate::runtime::encode::path_segment(&fake),
+                ),
+                (json.trim_matches('"').to_string(), fake.clone()),
+            ] {
+                if !real.is_empty() && !pairs.iter().any(|(r, _)| r == &real) {
+                    pairs.push((real, fake));
+                }
+            }
+        }
+        pairs.sort_by_key(|(real, _)| std::cmp::Reverse(real.len()));
+        Recorder {
+            inner,
+            fakes: pairs,
+            pending: Mutex::new(None),
+            exchanges: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The non-secret credential values, kept in the case so replay
+    /// renders the same URLs (a shop name, a tenant).
+    pub fn plain_credentials(
+        connector: &Connector,
+        credentials: &Credentials,
+    ) -> Option<IndexMap<String, String>> {
+        let plain: IndexMap<String, String> = connector
+            .auth
+            .fields()
+            .iter()
+            .filter(|f| !f.secret)
+            .filter_map(|f| credentials.get(&f.key).map(|v| (f.key.clone(), v.clone())))
+            .collect();
+        (!plain.is_empty()).then_some(plain)
+    }
+
+    fn clean(&self, text: &str, secrets: &crate::runtime::Secrets) -> String {
+        let mut text = text.to_string();
+        for (real, fake) in &self.fakes {
+            if text.contains(real.as_str()) {
+                text = text.replace(real.as_str(), fake);
+            }
+        }
+        if secrets.occurs_in(&text) {
+            text = secrets
+                .redact(&text)
+                .replace(crate::runtime::MASK, VOLATILE);
+        }
+        text
+    }
+
+    fn clean_json(&self, value: &Json, secrets: &crate::runtime::Secrets) -> Json {
+        match value {
+            Json::String(text) => Json::String(self.clean(text, secrets)),
+            Json::Array(items) => {
+                Json::Array(items.iter().map(|v| self.clean_json(v, secrets)).collect())
+            }
+            Json::Object(map) => Json::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.clean_json(v, secrets)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// The exchanges seen so far.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.exchanges.lock().unwrap().clone()
+    }
+}
+
+impl crate::runtime::Observer for Recorder<'_> {
+    fn request(&self, attempt: u32, request: &PreparedRequest) {
+        self.inner.request(attempt, request);
+        let secrets = request.secrets();
+        let raw = actual_request(request, None);
+        let recorded = RecordedRequest {
+            method: raw.method,
+            url: self.clean(&raw.url, secrets),
+            headers: raw.headers.map(|headers| {
+                headers
+                    .into_iter()
+                    .map(|(k, v)| (k, self.clean(&v, secrets)))
+                    .collect()
+            }),
+            body: raw.body.map(|body| self.clean_json(&body, secrets)),
+        };
+        *self.pending.lock().unwrap() = Some(recorded);
+    }
+
+    fn response(&self, attempt: u32, response: &HttpResponse, secrets: &crate::runtime::Secrets) {
+        self.inner.response(attempt, response, secrets);
+        let Some(request) = self.pending.lock().unwrap().take() else {
+            return;
+        };
+        let headers = response
+            .headers
+            .iter()
+            .filter(|(k, _)| KEPT_RESPONSE_HEADERS.contains(&k.to_ascii_lowercase().as_str()))
+            .map(|(k, v)| (k.to_ascii_lowercase(), self.clean(v, secrets)))
+            .collect();
+        let text = String::from_utf8_lossy(&response.body);
+        let body = match serde_json::from_str::<Json>(&text) {
+            Ok(json) if json.is_object() || json.is_array() => self.clean_json(&json, secrets),
+            _ if text.is_empty() => Json::Null,
+            _ => Json::String(self.clean(&text, secrets)),
+        };
+        self.exchanges.lock().unwrap().push(Exchange {
+            request,
+            response: RecordedResponse {
+                status: response.status,
+                headers,
+                body,
+            },
+        });
+    }
+
+    fn retry(&self, attempt: u32, delay: Duration, reason: &str) {
+        self.inner.retry(attempt, delay, reason);
+    }
 }
 
 #[cfg(test)]

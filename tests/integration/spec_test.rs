@@ -221,3 +221,82 @@ fn every_action_and_trigger_in_specs_has_a_case() {
     }
     assert!(missing.is_empty(), "no `spec test` case for: {missing:?}");
 }
+
+/// `spec exec action --record` against a mock of DingTalk's robot API:
+/// the case holds no secret, the signature is volatile, and `spec test`
+/// replays it offline.
+#[test]
+fn exec_record_writes_a_case_that_replays() {
+    use wiremock::matchers::{method, path as url_path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const TOKEN: &str = "real-looking-token-5f0c1e";
+    const SECRET: &str = "SECreal+secret/value=";
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(MockServer::start());
+    runtime.block_on(
+        Mock::given(method("POST"))
+            .and(url_path("/robot/send"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"errcode": 0, "errmsg": "ok"})),
+            )
+            .mount(&server),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    std::fs::copy(
+        crate::common::root().join("specs/dingtalk.yaml"),
+        specs.join("dingtalk.yaml"),
+    )
+    .unwrap();
+    let mut command = crate::common::spec_command();
+    command
+        .args([
+            "exec",
+            "action",
+            "dingtalk",
+            "send_text",
+            "--specs",
+            path(&specs),
+        ])
+        .args(["--base-url", &server.uri(), "-i", "content=deploy done"])
+        .args(["--record", "deploy-done"])
+        .env("SPEC_CREDENTIALS_FILE", dir.path().join("credentials.toml"))
+        .env("SPEC_DINGTALK_ACCESS_TOKEN", TOKEN)
+        .env("SPEC_DINGTALK_SECRET", SECRET);
+    let run = crate::common::run(command);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("recorded 1 exchange(s)"),
+        "{}",
+        run.stderr
+    );
+    let case_file = specs.join("tests/dingtalk/deploy-done.json");
+    let text = std::fs::read_to_string(&case_file).unwrap();
+    assert!(!text.contains(TOKEN) && !text.contains("SECreal"), "{text}");
+    let case: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let url = case["exchanges"][0]["request"]["url"].as_str().unwrap();
+    assert!(url.contains("access_token=fake-access_token"), "{url}");
+    assert!(url.ends_with("&sign={{ volatile }}"), "{url}");
+    assert_eq!(
+        case["output"],
+        serde_json::json!({"errcode": 0, "errmsg": "ok"})
+    );
+    assert!(case["now"].is_i64(), "{text}");
+
+    // Replayed offline: the server is gone.
+    drop(server);
+    let replay = spec(["test", path(&specs)]);
+    replay.expect_code(0);
+    assert!(
+        replay.stderr.contains("ok      dingtalk/deploy-done"),
+        "{}",
+        replay.stderr
+    );
+}
