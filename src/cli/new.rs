@@ -11,6 +11,7 @@ use crate::validate::validate;
 const CONNECTOR: &str = include_str!("../../templates/new/connector.yaml");
 const ACTION: &str = include_str!("../../templates/new/action.yaml");
 const TRIGGER: &str = include_str!("../../templates/new/trigger.yaml");
+const CASE: &str = include_str!("../../templates/new/case.json");
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -103,9 +104,18 @@ fn create(args: &Args, path: &Path) -> Result<String, String> {
     std::fs::create_dir_all(&args.dir)
         .and_then(|()| std::fs::write(path, text))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    // A starter `spec test` case, so the connector is tested from day one.
+    let case = super::test::cases_dir(path, &args.connector).join("get_item.json");
+    if !case.exists() {
+        case.parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&case, CASE.replace("__KEY__", &args.connector)))
+            .map_err(|e| format!("cannot write {}: {e}", case.display()))?;
+    }
     Ok(format!(
-        "wrote {}: replace the TODOs, then run `spec validate {0}` and `spec test {}`",
+        "wrote {} and {}: replace the TODOs, then run `spec validate {0}` and `spec test {}`",
         path.display(),
+        case.display(),
         args.connector
     ))
 }

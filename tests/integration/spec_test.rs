@@ -181,6 +181,33 @@ fn spec_new_output_passes_spec_test() {
     let dir = tempfile::tempdir().unwrap();
     let specs = dir.path().join("specs");
     spec(["new", "acme", "--dir", path(&specs)]).expect_code(0);
+    assert!(specs.join("tests/acme/get_item.json").is_file());
+    let run = spec(["test", path(&specs)]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("1 case(s): 1 passed, 0 failed"),
+        "{}",
+        run.stderr
+    );
+    // Stubs added later validate and test too.
+    spec([
+        "new",
+        "acme",
+        "--dir",
+        path(&specs),
+        "--action",
+        "create_item",
+    ])
+    .expect_code(0);
+    spec([
+        "new",
+        "acme",
+        "--dir",
+        path(&specs),
+        "--trigger",
+        "new_item",
+    ])
+    .expect_code(0);
     spec(["test", path(&specs)]).expect_code(0);
 }
 
