@@ -937,6 +937,8 @@ pub struct Recorder<'a> {
     fakes: Vec<(String, String)>,
     pending: Mutex<Option<RecordedRequest>>,
     exchanges: Mutex<Vec<Exchange>>,
+    /// The call's real credentials (only the non-secret ones are kept).
+    pub credentials: Credentials,
 }
 
 impl<'a> Recorder<'a> {
@@ -985,6 +987,7 @@ impl<'a> Recorder<'a> {
             fakes: pairs,
             pending: Mutex::new(None),
             exchanges: Mutex::new(Vec::new()),
+            credentials: credentials.clone(),
         }
     }
 

@@ -327,3 +327,68 @@ fn exec_record_writes_a_case_that_replays() {
         replay.stderr
     );
 }
+
+/// `spec exec trigger --record`: a fresh state, every record emitted and
+/// kept as the case's output; the bearer token becomes the fake one.
+#[test]
+fn exec_trigger_record_writes_a_case_that_replays() {
+    use wiremock::matchers::{method, path as url_path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const TOKEN: &str = "uskREALtokenValue123";
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(MockServer::start());
+    runtime.block_on(
+        Mock::given(method("GET"))
+            .and(url_path("/datasheets/dstA1b2C3d4E5/records"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "success": true, "code": 200, "message": "SUCCESS",
+                "data": {"total": 1, "pageNum": 1, "pageSize": 1000, "records": [
+                    {"recordId": "rec0002", "fields": {"Title": "Send the quote"},
+                     "createdAt": 1721010225000_u64, "updatedAt": 1721013825000_u64}
+                ]}
+            })))
+            .mount(&server),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    std::fs::copy(
+        crate::common::root().join("specs/vika.yaml"),
+        specs.join("vika.yaml"),
+    )
+    .unwrap();
+    let mut command = crate::common::spec_command();
+    command
+        .args([
+            "exec",
+            "trigger",
+            "vika",
+            "new_record",
+            "--specs",
+            path(&specs),
+        ])
+        .args([
+            "--base-url",
+            &server.uri(),
+            "-i",
+            "datasheet_id=dstA1b2C3d4E5",
+        ])
+        .args(["--record", "one-record"])
+        .env("SPEC_CREDENTIALS_FILE", dir.path().join("credentials.toml"))
+        .env("SPEC_VIKA_TOKEN", TOKEN);
+    let run = crate::common::run(command);
+    run.expect_code(0);
+    assert!(run.stdout.contains("rec0002"), "{}", run.stdout);
+    let text = std::fs::read_to_string(specs.join("tests/vika/one-record.json")).unwrap();
+    assert!(!text.contains(TOKEN), "{text}");
+    assert!(text.contains("Bearer fake-token"), "{text}");
+    let case: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(case["output"][0]["recordId"], "rec0002", "{text}");
+    drop(server);
+    spec(["test", path(&specs), "vika"]).expect_code(0);
+}
