@@ -200,14 +200,49 @@ pub fn run(args: Args) -> Outcome {
         }
     }
     let mut reports = Vec::new();
+    let mut untested = Vec::new();
     for modeled in &project.connectors {
         let connector = &modeled.model;
         if !keys.is_empty() && !keys.contains(&connector.app.key) {
             continue;
         }
         let dir = cases_dir(&modeled.path, &connector.app.key);
-        for file in case_files(&dir) {
+        let files = case_files(&dir);
+        if files.is_empty() {
+            untested.push(connector.app.key.clone());
+        }
+        for file in files {
             reports.push(run_file(connector, &file, args.update));
+        }
+    }
+    // Cases whose connector is gone (renamed, deleted) would never run.
+    for path in paths.iter().filter(|p| p.is_dir()) {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(path.join("tests"))
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        for dir in dirs.into_iter().filter(|d| d.is_dir()) {
+            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+            let name = name.unwrap_or_default();
+            if keys.is_empty() && !project.connectors.iter().any(|c| c.model.app.key == name) {
+                reports.push(CaseReport {
+                    connector: name.clone(),
+                    case: "*".into(),
+                    file: dir.display().to_string(),
+                    status: "failed",
+                    failures: vec![format!(
+                        "no connector `{name}` in {}: rename or delete these cases",
+                        path.display()
+                    )],
+                });
+            }
+        }
+    }
+    if matches!(args.format, Format::Human) {
+        for key in &untested {
+            eprintln!(
+                "note: connector `{key}` has no test cases (`spec exec ... --record NAME` records one)"
+            );
         }
     }
     let failed = reports.iter().filter(|r| r.status == "failed").count();

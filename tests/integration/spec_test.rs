@@ -392,3 +392,13 @@ fn exec_trigger_record_writes_a_case_that_replays() {
     drop(server);
     spec(["test", path(&specs), "vika"]).expect_code(0);
 }
+
+#[test]
+fn spec_test_reports_cases_of_a_missing_connector() {
+    let dir = tushare_copy();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir_all(specs.join("tests/gone")).unwrap();
+    let run = spec(["test", path(&specs)]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("no connector `gone`"), "{}", run.stderr);
+}
