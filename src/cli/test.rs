@@ -72,7 +72,8 @@ pub struct Args {
     /// Where connector keys are looked up.
     #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
     specs: PathBuf,
-    /// Rewrite each case's recorded output (or error) with the current one.
+    /// Rewrite each case's recorded output (or error), and every request
+    /// that differs, with what the interpreter does now.
     #[arg(long)]
     update: bool,
     /// Output format. `human` goes to stderr; `json` and `github` to stdout.
