@@ -270,13 +270,13 @@ pub fn github(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
 }
 
 /// Escaping rules of GitHub workflow commands.
-fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
-fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 

@@ -102,6 +102,12 @@ pub struct ActionArgs {
     /// Overrides --input. Repeatable.
     #[arg(short = 'i', value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Save the exchange as a `spec test` case: a case name (written to
+    /// `<specs>/tests/<connector>/<NAME>.json`) or a `.json` path. Secret
+    /// credentials become fake values, signatures `{{ volatile }}`; the
+    /// clock is pinned for the call and kept in the case.
+    #[arg(long, value_name = "NAME|FILE")]
+    record: Option<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -146,9 +152,35 @@ fn run_action(args: ActionArgs) -> Outcome {
         Ok(engine) => engine,
         Err(error) => return fail(&error),
     };
-    let observer = Verbose(args.common.verbose);
-    let call = stored.call(&connector, &args.common).observer(&observer);
+    let (now, nonce) = pinned_clock();
+    let engine = if args.record.is_some() {
+        with_pinned_clock(engine, now, &nonce)
+    } else {
+        engine
+    };
+    let verbose = Verbose(args.common.verbose);
+    let recorder = super::test::Recorder::new(&verbose, &connector, &stored.credentials);
+    let observer: &dyn Observer = if args.record.is_some() {
+        &recorder
+    } else {
+        &verbose
+    };
+    let call = stored.call(&connector, &args.common).observer(observer);
     let outcome = block_on(engine.run_action(&call, &args.action, &input));
+    if let Some(record) = &args.record {
+        let recording = Recording {
+            name: record,
+            connector: &connector,
+            spec_arg: &args.connector,
+            common: &args.common,
+            now,
+            nonce,
+        };
+        let output = outcome.as_ref().map(|o| o.result.clone());
+        if let Err(outcome) = recording.save(Some(&args.action), None, &input, &recorder, output) {
+            return outcome;
+        }
+    }
     match outcome {
         Ok(outcome) => {
             for warning in &outcome.warnings {
@@ -158,6 +190,103 @@ fn run_action(args: ActionArgs) -> Outcome {
         }
         Err(error) => fail(&error),
     }
+}
+
+/// What `--record` needs to write a case once the call is done.
+struct Recording<'a> {
+    name: &'a str,
+    connector: &'a Connector,
+    /// The connector as given on the command line (a key or a path).
+    spec_arg: &'a str,
+    common: &'a Common,
+    now: i64,
+    nonce: String,
+}
+
+impl Recording<'_> {
+    fn save(
+        self,
+        action: Option<&str>,
+        trigger: Option<&str>,
+        input: &Json,
+        recorder: &super::test::Recorder<'_>,
+        output: Result<Json, &ExecError>,
+    ) -> Result<(), Outcome> {
+        let case = super::test::Case {
+            description: None,
+            connector: self.connector.app.key.clone(),
+            action: action.map(str::to_string),
+            trigger: trigger.map(str::to_string),
+            input: input.clone(),
+            credentials: super::test::Recorder::plain_credentials(
+                self.connector,
+                &recorder.credentials,
+            ),
+            now: Some(self.now),
+            nonce: Some(self.nonce),
+            base_url: self.common.base_url.clone(),
+            exchanges: recorder.exchanges(),
+            output: output.as_ref().ok().cloned(),
+            error: output.as_ref().err().map(|e| super::test::ExpectedError {
+                kind: super::test::kind_name(e.kind).into(),
+                message: e.message.clone(),
+            }),
+        };
+        let path = record_path(
+            self.name,
+            self.spec_arg,
+            &self.connector.app.key,
+            &self.common.specs,
+        );
+        match super::test::write_case(&path, &case) {
+            Ok(()) => {
+                eprintln!(
+                    "recorded {} exchange(s) to {} (review it before you commit it)",
+                    case.exchanges.len(),
+                    path.display()
+                );
+                Ok(())
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                Err(Outcome::Failure)
+            }
+        }
+    }
+}
+
+/// The pinned clock of a recorded call: now (whole seconds) and a nonce.
+fn pinned_clock() -> (i64, String) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    (now, uuid::Uuid::new_v4().simple().to_string())
+}
+
+fn with_pinned_clock(engine: Engine, now: i64, nonce: &str) -> Engine {
+    engine.with_clock(std::sync::Arc::new(crate::runtime::FixedClock {
+        unix_ms: now * 1000,
+        nonce: nonce.to_string(),
+    }))
+}
+
+/// Where `--record NAME` goes: a `.json` path as given, else
+/// `tests/<key>/<NAME>.json` beside the spec (the spec's directory when the
+/// connector was given as a path, else the first `--specs`).
+fn record_path(record: &str, connector: &str, key: &str, specs: &[PathBuf]) -> PathBuf {
+    if record.ends_with(".json") {
+        return PathBuf::from(record);
+    }
+    let as_path = Path::new(connector);
+    let base = if as_path.exists() {
+        as_path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        specs
+            .first()
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("specs"))
+    };
+    super::test::cases_dir(&base.join(key), key).join(format!("{record}.json"))
 }
 
 fn run_check(args: CheckArgs) -> Outcome {
@@ -601,6 +730,11 @@ pub struct TriggerArgs {
     /// Print the spec's sample record instead of polling.
     #[arg(long)]
     sample: bool,
+    /// Save the poll as a `spec test` case (see `exec action --record`).
+    /// The poll then uses a fresh temporary state and emits every record,
+    /// as replay does; the subscription's real state is not touched.
+    #[arg(long, value_name = "NAME|FILE")]
+    record: Option<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -656,19 +790,52 @@ fn run_trigger(args: TriggerArgs) -> Outcome {
     let Some(stored) = credentials(&connector, &args.common) else {
         return Outcome::Failure;
     };
-    let location = match state_location(args.state.as_deref(), &args.common) {
+    let scratch = match args
+        .record
+        .as_ref()
+        .map(|_| tempfile::tempdir())
+        .transpose()
+    {
+        Ok(scratch) => scratch,
+        Err(error) => {
+            eprintln!("error: cannot create a temporary state: {error}");
+            return Outcome::Failure;
+        }
+    };
+    let location = match &scratch {
+        Some(dir) => Ok(dir.path().join("state.sqlite").display().to_string()),
+        None => state_location(args.state.as_deref(), &args.common),
+    };
+    let location = match location {
         Ok(location) => location,
         Err(message) => {
             eprintln!("error: {message}");
             return Outcome::Code(2);
         }
     };
+    let emit_initial = if args.record.is_some() {
+        crate::runtime::EmitInitial::All
+    } else {
+        emit_initial
+    };
     let engine = match engine(&args.common) {
         Ok(engine) => engine,
         Err(error) => return fail(&error),
     };
-    let observer = Verbose(args.common.verbose);
-    let call = stored.call(&connector, &args.common).observer(&observer);
+    let (now, nonce) = pinned_clock();
+    let engine = if args.record.is_some() {
+        with_pinned_clock(engine, now, &nonce)
+    } else {
+        engine
+    };
+    let verbose = Verbose(args.common.verbose);
+    let recorder = super::test::Recorder::new(&verbose, &connector, &stored.credentials);
+    let observer: &dyn Observer = if args.record.is_some() {
+        &recorder
+    } else {
+        &verbose
+    };
+    let call = stored.call(&connector, &args.common).observer(observer);
     let options = crate::runtime::PollOptions {
         subscription: args.subscription.clone(),
         connection: args
@@ -682,6 +849,9 @@ fn run_trigger(args: TriggerArgs) -> Outcome {
         lease: Duration::from_secs(args.lease_seconds.max(1)),
     };
     let mut sink = StdoutSink::new(args.trigger.clone());
+    if args.record.is_some() {
+        sink.recorded = Some(Vec::new());
+    }
     let outcome = block_on(async {
         let store = crate::state::open(&location).await.map_err(|e| ExecError {
             kind: ExecErrorKind::State,
@@ -702,6 +872,22 @@ fn run_trigger(args: TriggerArgs) -> Outcome {
             .await
     });
     sink.clear_progress();
+    if let Some(record) = &args.record {
+        let recording = Recording {
+            name: record,
+            connector: &connector,
+            spec_arg: &args.connector,
+            common: &args.common,
+            now,
+            nonce,
+        };
+        let output = outcome
+            .as_ref()
+            .map(|_| Json::Array(sink.recorded.take().unwrap_or_default()));
+        if let Err(outcome) = recording.save(None, Some(&args.trigger), &input, &recorder, output) {
+            return outcome;
+        }
+    }
     match outcome {
         Ok(outcome) => {
             for warning in &outcome.warnings {
@@ -750,6 +936,8 @@ struct StdoutSink {
     started: std::time::Instant,
     shown: bool,
     terminal: bool,
+    /// The records written, when `--record` keeps them for the case.
+    recorded: Option<Vec<Json>>,
 }
 
 impl StdoutSink {
@@ -760,6 +948,7 @@ impl StdoutSink {
             started: std::time::Instant::now(),
             shown: false,
             terminal: std::io::stderr().is_terminal(),
+            recorded: None,
         }
     }
 
@@ -773,6 +962,9 @@ impl StdoutSink {
 
 impl crate::runtime::Sink for StdoutSink {
     fn record(&mut self, record: &Json) -> std::io::Result<()> {
+        if let Some(recorded) = &mut self.recorded {
+            recorded.push(record.clone());
+        }
         self.out.record(record)
     }
 

@@ -15,6 +15,8 @@ mod connect;
 mod diff;
 mod exec;
 mod explain;
+mod new;
+mod test;
 mod validate;
 
 use std::io::IsTerminal;
@@ -59,6 +61,12 @@ enum Command {
     /// Save credentials for a connector (prompted; tested; file mode 0600).
     #[command(after_help = exec::EXIT_CODES)]
     Connect(connect::Args),
+    /// Write a commented starter spec, or add an action or trigger stub to one.
+    #[command(after_help = EXIT_CODES)]
+    New(new::Args),
+    /// Replay each connector's recorded test cases offline; fail on a changed request or output.
+    #[command(after_help = EXIT_CODES)]
+    Test(test::Args),
 }
 
 /// Outcome of a command, mapped to an exit code.
@@ -105,6 +113,8 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(args),
         Command::Exec(command) => exec::run(command),
         Command::Connect(args) => connect::run(args),
+        Command::New(args) => new::run(args),
+        Command::Test(args) => test::run(args),
     };
     outcome.into()
 }

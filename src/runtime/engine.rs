@@ -257,6 +257,12 @@ impl Engine {
         self
     }
 
+    /// Sends through `transport` (e.g. [`Transport::replaying`]).
+    pub fn with_transport(mut self, transport: Transport) -> Engine {
+        self.transport = transport;
+        self
+    }
+
     pub fn transport(&self) -> &Transport {
         &self.transport
     }

@@ -195,12 +195,22 @@ pub struct Quiet;
 
 impl Observer for Quiet {}
 
+/// Answers requests without the network: `spec test` serves recorded
+/// exchanges through it. Retries, observers and response rules run as
+/// they do for real responses.
+pub trait Replay: Send + Sync {
+    /// The response to `request` (its `attempts` and `elapsed` are set by
+    /// the transport).
+    fn respond(&self, request: &PreparedRequest) -> Result<HttpResponse, NetError>;
+}
+
 /// One HTTP client (and its connection pool), shared by every call.
 /// Cheap to clone; safe to use from many tasks at once.
 #[derive(Clone)]
 pub struct Transport {
     client: reqwest::Client,
     settings: HttpSettings,
+    replay: Option<std::sync::Arc<dyn Replay>>,
 }
 
 impl Transport {
@@ -221,7 +231,21 @@ impl Transport {
                 message: format!("cannot create the HTTP client: {e}"),
                 attempts: 0,
             })?;
-        Ok(Transport { client, settings })
+        Ok(Transport {
+            client,
+            settings,
+            replay: None,
+        })
+    }
+
+    /// A transport that sends nothing: `replay` answers every request.
+    pub fn replaying(
+        settings: HttpSettings,
+        replay: std::sync::Arc<dyn Replay>,
+    ) -> Result<Transport, NetError> {
+        let mut transport = Transport::new(settings)?;
+        transport.replay = Some(replay);
+        Ok(transport)
     }
 
     pub fn settings(&self) -> &HttpSettings {
@@ -283,6 +307,19 @@ impl Transport {
         request: &PreparedRequest,
         attempt: u32,
     ) -> Result<HttpResponse, NetError> {
+        if let Some(replay) = &self.replay {
+            return replay
+                .respond(request)
+                .map(|response| HttpResponse {
+                    attempts: attempt,
+                    elapsed: Duration::ZERO,
+                    ..response
+                })
+                .map_err(|error| NetError {
+                    attempts: attempt,
+                    ..error
+                });
+        }
         let secrets = request.secrets();
         let fail = |kind: NetErrorKind, message: String| NetError {
             kind,

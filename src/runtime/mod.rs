@@ -82,7 +82,7 @@ use minijinja::Environment;
 pub use context::{Clock, Context, Credentials, FixedClock, SystemClock};
 pub use engine::{ActionOutcome, Call, ConnectionOutcome, Engine, ExecError, ExecErrorKind};
 pub use http::{
-    HttpResponse, HttpSettings, NetError, NetErrorKind, Observer, RetryPolicy, Transport,
+    HttpResponse, HttpSettings, NetError, NetErrorKind, Observer, Replay, RetryPolicy, Transport,
 };
 pub use input::{
     AssignmentError, AssignmentProblem, Assignments, Coercion, InputErrors, InputViolation,

@@ -17,6 +17,7 @@ mod oauth;
 mod readme;
 mod runtime_request;
 mod schema_model;
+mod spec_test;
 mod specs;
 mod sql;
 mod trigger;
