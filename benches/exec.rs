@@ -29,6 +29,10 @@ use spec::runtime::{
     check_input,
 };
 
+/// The allocator the `spec` binary ships with, for both clients alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TOKEN: &str = "fake-bench-token";
 
 fn env_usize(name: &str, default: usize) -> usize {
