@@ -741,13 +741,7 @@ pub(super) fn scope_of(
     context: &Context,
     request: &PreparedRequest,
 ) -> ResponseScope {
-    ResponseScope::from_parts(
-        response.status,
-        &response.headers,
-        &response.body,
-        context,
-        request.secrets(),
-    )
+    ResponseScope::new(response, context, request.secrets())
 }
 
 pub(super) fn api_error(api: ApiError, response: &HttpResponse) -> ExecError {

@@ -117,6 +117,22 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// A response received in one attempt (tests, replays, embedders with
+    /// their own HTTP client).
+    pub fn new(
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: impl Into<Vec<u8>>,
+    ) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers,
+            body: body.into(),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        }
+    }
+
     /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

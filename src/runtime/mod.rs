@@ -95,8 +95,8 @@ pub use request::{
     PreparedRequest, build, build_action, build_connection_test, build_session_login, build_trigger,
 };
 pub use response::{
-    ApiError, ApiErrorKind, OutputWarning, Response, ResponseReader, ResponseScope, RetryAfter,
-    SelectError, check_output, decode_body, render_label, select_records, select_result,
+    ApiError, ApiErrorKind, OutputWarning, ResponseReader, ResponseScope, RetryAfter, SelectError,
+    check_output, decode_body, render_label, select_records, select_result,
 };
 pub use sign::{SortedPairs, join_sorted};
 

@@ -4,7 +4,7 @@
 //! records, checked against the output fields. Pure functions, no I/O.
 //!
 //! ```no_run
-//! use spec::runtime::{self, Response, ResponseReader, ResponseScope};
+//! use spec::runtime::{self, ResponseReader, ResponseScope};
 //! # let connector: spec::model::Connector = todo!();
 //! # let context: runtime::Context = todo!();
 //! # let request: runtime::PreparedRequest = todo!();
@@ -13,7 +13,7 @@
 //! // Once per action (expressions are compiled here):
 //! let reader = ResponseReader::new(action.response.as_ref()).with_auth(&connector.auth);
 //! // Per response:
-//! let response = Response::new(status, headers, body);
+//! let response = runtime::HttpResponse::new(status, headers, body);
 //! let scope = ResponseScope::new(&response, &context, request.secrets());
 //! reader.check(&scope)?; // Err(ApiError): its Display is one redacted line
 //! let result = runtime::select_result(action.result.as_deref(), &scope)?;
@@ -173,6 +173,7 @@ use minijinja::value::ValueKind;
 use serde_json::Value as Json;
 
 use super::context::{Context, Credentials, object};
+use super::http::HttpResponse;
 use super::redact::Secrets;
 use crate::model::{Auth, Connector, Field, FieldType, ResponseRule};
 use crate::template::environment;
@@ -182,66 +183,6 @@ pub const EXCERPT_CHARS: usize = 200;
 
 /// How many output warnings [`check_output`] keeps.
 pub const MAX_OUTPUT_WARNINGS: usize = 20;
-
-// ---------------------------------------------------------------------------
-// The raw response
-
-/// An HTTP response as the HTTP layer read it: status, headers in order
-/// (names as received), and the body bytes (already size-capped).
-///
-/// `Debug` shows the status, header names and body size only: headers
-/// (`Set-Cookie`) and bodies may carry secrets.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn new(status: u16, headers: Vec<(String, String)>, body: impl Into<Vec<u8>>) -> Response {
-        Response {
-            status,
-            headers,
-            body: body.into(),
-        }
-    }
-
-    /// The first header called `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn content_type(&self) -> Option<&str> {
-        self.header("content-type")
-    }
-
-    /// The `Retry-After` header, if present and well-formed.
-    pub fn retry_after(&self) -> Option<RetryAfter> {
-        self.header("retry-after").and_then(RetryAfter::parse)
-    }
-
-    /// The body decoded by the rules of [`decode_body`].
-    pub fn decode(&self) -> Json {
-        decode_body(self.content_type(), &self.body)
-    }
-}
-
-impl fmt::Debug for Response {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Response")
-            .field("status", &self.status)
-            .field(
-                "headers",
-                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .field("body_bytes", &self.body.len())
-            .finish()
-    }
-}
 
 /// A `Retry-After` value: a delay, or a date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,7 +267,7 @@ impl ResponseScope {
     /// `config` of `context`. Pass the request's secrets
     /// ([`super::PreparedRequest::secrets`]: the context's plus signatures
     /// and derived credentials).
-    pub fn new(response: &Response, context: &Context, secrets: &Secrets) -> ResponseScope {
+    pub fn new(response: &HttpResponse, context: &Context, secrets: &Secrets) -> ResponseScope {
         ResponseScope::from_parts(
             response.status,
             &response.headers,
@@ -571,7 +512,7 @@ enum Rejection {
 pub fn read(
     rule: Option<&ResponseRule>,
     auth: &Auth,
-    response: &Response,
+    response: &HttpResponse,
     context: &Context,
     secrets: &Secrets,
 ) -> Result<ResponseScope, ApiError> {
@@ -620,7 +561,7 @@ impl ResponseReader {
     /// [`ResponseReader::check`].
     pub fn read(
         &self,
-        response: &Response,
+        response: &HttpResponse,
         context: &Context,
         secrets: &Secrets,
     ) -> Result<ResponseScope, ApiError> {
@@ -1411,8 +1352,8 @@ mod tests {
             .with_input(&json!({"ts_code": "000001.SZ"}))
     }
 
-    fn response(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Response {
-        Response::new(
+    fn response(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> HttpResponse {
+        HttpResponse::new(
             status,
             headers
                 .iter()
@@ -1428,7 +1369,7 @@ mod tests {
     fn read_action(
         connector: &Connector,
         key: &str,
-        response: &Response,
+        response: &HttpResponse,
     ) -> Result<ResponseScope, ApiError> {
         let context = context(connector);
         ResponseReader::new(action(connector, key).response.as_ref())
