@@ -162,6 +162,10 @@ codes! {
         "A paginated trigger's request must read the page variables (`page.number`, `page.offset`, `page.cursor`).",
         "Otherwise every page request is the same request, and the poller fetches page one until `max_pages`.",
         "pagination: {type: page_number, size: 100}\nrequest:\n  query:\n    pageNum: \"{{ page.number }}\"\n    pageSize: \"{{ page.size }}\"";
+    TestCase = "R016", "test-case", Error,
+        "A hand-written test case (`tests:` of an action or trigger) must have a unique name, expect an `output` or an `error` (not both; a trigger's output is a list of records) and name only the connector's credential fields.",
+        "`spec test` runs these cases in every pull request; a case that expects nothing proves nothing, and a misspelt credential would silently fall back to its fake default.",
+        "tests:\n  - name: not enough credits\n    input: {trade_date: \"20240102\"}\n    responses:\n      - body: {code: 2002, msg: no permission, data: null}\n    error: {kind: api, code: \"2002\"}";
 }
 
 impl Code {

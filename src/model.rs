@@ -573,6 +573,9 @@ pub struct Action {
     /// An example result, checked against `output`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<serde_json::Value>,
+    /// Hand-written cases `spec test` runs offline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestCase>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -606,6 +609,110 @@ pub struct Trigger {
     pub output: Vec<Field>,
     /// One example record, required, checked against `output`.
     pub sample: serde_json::Value,
+    /// Hand-written cases `spec test` runs offline (one poll each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestCase>,
+}
+
+// ---------------------------------------------------------------------------
+// Hand-written test cases
+
+/// One hand-written `spec test` case of an action or trigger: the input,
+/// the API's answers in order, and the expected output or error. Replayed
+/// offline with fake credentials and a fixed clock, like a recorded case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestCase {
+    /// Names the case in reports; unique within its action or trigger.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The action's (or trigger's) input. Default: `{}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Value>,
+    /// Fake credential values by auth field (default: `fake-<field>`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub credentials: IndexMap<String, String>,
+    /// The fixed clock, Unix seconds (default 2024-01-02T03:04:05Z).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<i64>,
+    /// The API's answers, one per request, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responses: Vec<MockResponse>,
+    /// The expected result (a trigger: the list of records emitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
+    /// The expected failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ExpectedError>,
+}
+
+/// One mocked answer, optionally with what the request it answers must
+/// look like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockResponse {
+    #[serde(default = "default_status")]
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    /// A string is sent as is; anything else as JSON.
+    #[serde(default)]
+    pub body: serde_json::Value,
+    /// Checks on the request this response answers; only what is given is
+    /// compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<ExpectedRequest>,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<Method>,
+    /// The whole URL, query included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Exactly these headers (names in lowercase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<IndexMap<String, String>>,
+    /// A JSON body as JSON; any other body as a string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedError {
+    pub kind: ErrorKind,
+    /// The whole message; `{{ volatile }}` stands for any text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The API's own error code (Tushare's `2002`), as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The HTTP status of the failed response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Lines the error must list (an input error lists each problem);
+    /// `{{ volatile }}` stands for any text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+/// What kind of failure a case expects (the exit code's meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Input,
+    Auth,
+    Api,
+    Network,
+    Output,
 }
 
 /// Pagination, discriminated by `type`. Templates read `page.*`.

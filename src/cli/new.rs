@@ -212,6 +212,22 @@ fn insert_stub(text: &str, section: &str, stub: &str) -> String {
         line.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
             && line.split(':').next().is_some_and(|k| !k.contains(' '))
     };
+    // `actions: []` (an empty flow list) becomes a block list holding the stub.
+    let empty = format!("{section}: []");
+    if let Some(at) = lines.iter().position(|l| l.trim_end() == empty) {
+        let mut out = String::new();
+        for (i, line) in lines.iter().enumerate() {
+            if i == at {
+                out.push_str(&header);
+                out.push('\n');
+                out.push_str(stub);
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        return out;
+    }
     let Some(start) = lines.iter().position(|l| l.trim_end() == header) else {
         let mut out = text.trim_end().to_string();
         out.push('\n');
@@ -260,6 +276,10 @@ mod tests {
         assert_eq!(
             insert_stub("a: 1\n", "triggers", "  - id: 2\n"),
             "a: 1\ntriggers:\n  - id: 2\n"
+        );
+        assert_eq!(
+            insert_stub("a: 1\nactions: []\nb: 2\n", "actions", "  - id: 2\n"),
+            "a: 1\nactions:\n  - id: 2\nb: 2\n"
         );
     }
 

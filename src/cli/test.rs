@@ -50,13 +50,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::Outcome;
-use crate::model::Connector;
+use crate::model::{Connector, TestCase};
 use crate::render::Format;
 use crate::runtime::{
     Call, Credentials, Engine, ExecError, ExecErrorKind, FixedClock, HttpResponse, HttpSettings,
     NetError, NetErrorKind, PollOptions, PreparedRequest, Replay, RetryPolicy, Sink, Transport,
 };
-use crate::validate::validate;
+use crate::validate::{ModeledConnector, Project, validate};
 
 /// What a recorded value may contain to match anything.
 pub const VOLATILE: &str = "{{ volatile }}";
@@ -166,8 +166,14 @@ struct CaseReport {
     connector: String,
     case: String,
     file: String,
+    /// The case's line, for a case written in the spec.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
     status: &'static str,
     failures: Vec<String>,
+    /// `action <key>` or `trigger <key>`, when known.
+    #[serde(skip)]
+    tests: Option<String>,
 }
 
 pub fn run(args: Args) -> Outcome {
@@ -207,13 +213,31 @@ pub fn run(args: Args) -> Outcome {
         if !keys.is_empty() && !keys.contains(&connector.app.key) {
             continue;
         }
+        let first = reports.len();
         let dir = cases_dir(&modeled.path, &connector.app.key);
-        let files = case_files(&dir);
-        if files.is_empty() {
-            untested.push(connector.app.key.clone());
-        }
-        for file in files {
+        for file in case_files(&dir) {
             reports.push(run_file(connector, &file, args.update));
+        }
+        reports.extend(run_spec_cases(modeled, &project, args.update));
+        // Every action and trigger should have a case.
+        let tested: Vec<&str> = reports[first..]
+            .iter()
+            .filter_map(|r| r.tests.as_deref())
+            .collect();
+        let operations = connector
+            .actions
+            .iter()
+            .map(|a| format!("action {}", a.key))
+            .chain(
+                connector
+                    .triggers
+                    .iter()
+                    .map(|t| format!("trigger {}", t.key)),
+            );
+        for operation in operations {
+            if !tested.contains(&operation.as_str()) {
+                untested.push(format!("{}: {operation}", connector.app.key));
+            }
         }
     }
     // Cases whose connector is gone (renamed, deleted) would never run.
@@ -230,6 +254,8 @@ pub fn run(args: Args) -> Outcome {
                     connector: name.clone(),
                     case: "*".into(),
                     file: dir.display().to_string(),
+                    line: None,
+                    tests: None,
                     status: "failed",
                     failures: vec![format!(
                         "no connector `{name}` in {}: rename or delete these cases",
@@ -240,9 +266,9 @@ pub fn run(args: Args) -> Outcome {
         }
     }
     if matches!(args.format, Format::Human) {
-        for key in &untested {
+        for operation in &untested {
             eprintln!(
-                "note: connector `{key}` has no test cases (`spec exec ... --record NAME` records one)"
+                "note: {operation} has no test case (record one with `spec exec ... --record NAME`, or write one under its `tests:`)"
             );
         }
     }
@@ -301,8 +327,10 @@ fn run_file(connector: &Connector, file: &Path, update: bool) -> CaseReport {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default(),
         file: file.display().to_string(),
+        line: None,
         status: "passed",
         failures: Vec::new(),
+        tests: None,
     };
     let case = std::fs::read_to_string(file)
         .map_err(|e| e.to_string())
@@ -325,7 +353,12 @@ fn run_file(connector: &Connector, file: &Path, update: bool) -> CaseReport {
         ));
         return report;
     }
-    let (actual, failures, changed) = replay(connector, &case);
+    report.tests = match (&case.action, &case.trigger) {
+        (Some(key), None) => Some(format!("action {key}")),
+        (None, Some(key)) => Some(format!("trigger {key}")),
+        _ => None,
+    };
+    let (actual, failures, changed) = replay(connector, &Script::of_case(&case));
     if update {
         // A deliberate change: the built requests replace the recorded ones.
         let request_failure = |f: &String| f.starts_with("request ") && f.contains(" differs ");
@@ -356,7 +389,9 @@ fn run_file(connector: &Connector, file: &Path, update: bool) -> CaseReport {
         }
     } else {
         report.failures = failures;
-        report.failures.extend(compare_outcome(&case, &actual));
+        report
+            .failures
+            .extend(compare_outcome(&Expected::of_case(&case), &actual));
     }
     if let (Ok(output), Some(sample)) = (&actual, sample_of(connector, &case)) {
         report
@@ -367,6 +402,118 @@ fn run_file(connector: &Connector, file: &Path, update: bool) -> CaseReport {
         report.status = "failed";
     }
     report
+}
+
+/// Runs the hand-written cases under each action's and trigger's
+/// `tests:`. They are never rewritten: `--update` leaves the spec alone.
+fn run_spec_cases(modeled: &ModeledConnector, project: &Project, update: bool) -> Vec<CaseReport> {
+    let connector = &modeled.model;
+    let cases = connector
+        .actions
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| {
+            a.tests.iter().enumerate().map(move |(j, t)| {
+                (
+                    Target::Action(&a.key),
+                    a.sample.as_ref(),
+                    format!("/actions/{i}/tests/{j}"),
+                    t,
+                )
+            })
+        })
+        .chain(connector.triggers.iter().enumerate().flat_map(|(i, tr)| {
+            tr.tests.iter().enumerate().map(move |(j, t)| {
+                (
+                    Target::Trigger(&tr.key),
+                    Some(&tr.sample),
+                    format!("/triggers/{i}/tests/{j}"),
+                    t,
+                )
+            })
+        }));
+    let mut locator = Locator::new(modeled, project);
+    let mut reports = Vec::new();
+    for (target, sample, pointer, test) in cases {
+        let (kind, key) = match target {
+            Target::Action(key) => ("action", key),
+            Target::Trigger(key) => ("trigger", key),
+        };
+        let (file, line) = locator.locate(&pointer);
+        let mut report = CaseReport {
+            connector: connector.app.key.clone(),
+            case: format!("{key}: {}", test.name),
+            file,
+            line,
+            status: "passed",
+            failures: Vec::new(),
+            tests: Some(format!("{kind} {key}")),
+        };
+        let (actual, failures, _) = replay(connector, &Script::of_test(target, test));
+        report.failures = failures;
+        report
+            .failures
+            .extend(compare_outcome(&Expected::of_test(test), &actual));
+        if let (Ok(output), Some(sample)) = (&actual, sample) {
+            report.failures.extend(check_sample(
+                sample,
+                output,
+                matches!(target, Target::Trigger(_)),
+            ));
+        }
+        if !report.failures.is_empty() {
+            report.status = "failed";
+            if update {
+                report.failures.push(
+                    "this case is written in the spec: `--update` does not rewrite it; edit it by hand"
+                        .into(),
+                );
+            }
+        }
+        reports.push(report);
+    }
+    reports
+}
+
+/// Finds a spec case's file and line. The located tree is read again
+/// only for a connector that has such cases (validation dropped it).
+struct Locator<'a> {
+    modeled: &'a ModeledConnector,
+    project: &'a Project,
+    loaded: Option<Option<(crate::source::Sources, crate::yaml::Node)>>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(modeled: &'a ModeledConnector, project: &'a Project) -> Locator<'a> {
+        Locator {
+            modeled,
+            project,
+            loaded: None,
+        }
+    }
+
+    fn locate(&mut self, pointer: &str) -> (String, Option<usize>) {
+        let fallback = self.project.sources.path(self.modeled.main_file);
+        let fallback = (fallback.display().to_string(), None);
+        let path = &self.modeled.path;
+        let loaded = self.loaded.get_or_insert_with(|| {
+            let unit = if path.is_dir() {
+                crate::load::Unit::Directory(path.clone())
+            } else {
+                crate::load::Unit::File(path.clone())
+            };
+            let mut sources = crate::source::Sources::default();
+            let loaded = crate::load::load_unit(&unit, &mut sources).ok()?;
+            Some((sources, loaded.connector?.root))
+        });
+        let Some((sources, root)) = loaded else {
+            return fallback;
+        };
+        let span = root.value_span(pointer);
+        let file = sources.get(span.file);
+        let (line, _) = file.line_col(span.start as usize);
+        (sources.path(span.file).display().to_string(), Some(line))
+    }
 }
 
 /// Writes `case` as pretty JSON with a final newline.
@@ -409,17 +556,117 @@ pub fn kind_name(kind: ExecErrorKind) -> &'static str {
     }
 }
 
-/// Runs `case` against its recorded responses: the action's result (a
-/// trigger's records as a list) or the error, and every request mismatch.
+/// What to replay: a recorded case file, or a hand-written case from the
+/// spec's `tests:`, in one shape.
+struct Script {
+    /// `recorded` (a case file) or `expected` (written in the spec).
+    source: &'static str,
+    action: Option<String>,
+    trigger: Option<String>,
+    input: Json,
+    credentials: Option<IndexMap<String, String>>,
+    now: Option<i64>,
+    nonce: Option<String>,
+    base_url: Option<String>,
+    exchanges: Vec<Scripted>,
+}
+
+/// One answer, with what the request it answers must look like (`None`:
+/// anything; a missing method or URL: whatever was built).
+#[derive(Clone)]
+struct Scripted {
+    request: Option<RequestPattern>,
+    response: RecordedResponse,
+}
+
+#[derive(Clone)]
+struct RequestPattern {
+    method: Option<String>,
+    url: Option<String>,
+    headers: Option<IndexMap<String, String>>,
+    body: Option<Json>,
+}
+
+impl Script {
+    fn of_case(case: &Case) -> Script {
+        Script {
+            source: "recorded",
+            action: case.action.clone(),
+            trigger: case.trigger.clone(),
+            input: case.input.clone(),
+            credentials: case.credentials.clone(),
+            now: case.now,
+            nonce: case.nonce.clone(),
+            base_url: case.base_url.clone(),
+            exchanges: case
+                .exchanges
+                .iter()
+                .map(|e| Scripted {
+                    request: Some(RequestPattern {
+                        method: Some(e.request.method.clone()),
+                        url: Some(e.request.url.clone()),
+                        headers: e.request.headers.clone(),
+                        body: e.request.body.clone(),
+                    }),
+                    response: e.response.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn of_test(target: Target<'_>, test: &TestCase) -> Script {
+        let (action, trigger) = match target {
+            Target::Action(key) => (Some(key.to_string()), None),
+            Target::Trigger(key) => (None, Some(key.to_string())),
+        };
+        Script {
+            source: "expected",
+            action,
+            trigger,
+            input: test.input.clone().unwrap_or(Json::Null),
+            credentials: Some(test.credentials.clone()),
+            now: test.now,
+            nonce: None,
+            base_url: None,
+            exchanges: test
+                .responses
+                .iter()
+                .map(|r| Scripted {
+                    request: r.request.as_ref().map(|q| RequestPattern {
+                        method: q.method.map(|m| m.as_str().to_string()),
+                        url: q.url.clone(),
+                        headers: q.headers.clone(),
+                        body: q.body.clone(),
+                    }),
+                    response: RecordedResponse {
+                        status: r.status,
+                        headers: r.headers.clone(),
+                        body: r.body.clone(),
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Action(&'a str),
+    Trigger(&'a str),
+}
+
+/// Runs `script` against its responses: the action's result (a trigger's
+/// records as a list) or the error, and every request mismatch.
 type Replayed = (
     Result<Json, ExecError>,
     Vec<String>,
     Vec<(usize, RecordedRequest)>,
 );
 
-fn replay(connector: &Connector, case: &Case) -> Replayed {
+fn replay(connector: &Connector, script: &Script) -> Replayed {
     let replayer = Arc::new(Replayer {
-        exchanges: case.exchanges.clone(),
+        exchanges: script.exchanges.clone(),
+        source: script.source,
         state: Mutex::new(ReplayState::default()),
     });
     let settings = HttpSettings {
@@ -439,20 +686,20 @@ fn replay(connector: &Connector, case: &Case) -> Replayed {
         });
     let engine = match engine {
         Ok(engine) => engine.with_clock(Arc::new(FixedClock {
-            unix_ms: case.now.unwrap_or(DEFAULT_NOW) * 1000,
-            nonce: case.nonce.clone().unwrap_or_else(|| DEFAULT_NONCE.into()),
+            unix_ms: script.now.unwrap_or(DEFAULT_NOW) * 1000,
+            nonce: script.nonce.clone().unwrap_or_else(|| DEFAULT_NONCE.into()),
         })),
         Err(message) => return (Ok(Json::Null), vec![message], Vec::new()),
     };
-    let credentials = fake_credentials(connector, case.credentials.as_ref());
-    let call = Call::new(connector, &credentials).base_url(case.base_url.as_deref());
-    let input = if case.input.is_null() {
+    let credentials = fake_credentials(connector, script.credentials.as_ref());
+    let call = Call::new(connector, &credentials).base_url(script.base_url.as_deref());
+    let input = if script.input.is_null() {
         serde_json::json!({})
     } else {
-        case.input.clone()
+        script.input.clone()
     };
     let outcome = super::exec::block_on(async {
-        match (&case.action, &case.trigger) {
+        match (&script.action, &script.trigger) {
             (Some(action), None) => engine
                 .run_action(&call, action, &input)
                 .await
@@ -472,10 +719,10 @@ fn replay(connector: &Connector, case: &Case) -> Replayed {
         mut failures,
         changed,
     } = std::mem::take(&mut *replayer.state.lock().unwrap());
-    if used < case.exchanges.len() {
+    if used < script.exchanges.len() {
         failures.push(format!(
-            "{} recorded request(s), but only {used} made",
-            case.exchanges.len()
+            "{} response(s) given, but only {used} request(s) made",
+            script.exchanges.len()
         ));
     }
     (outcome, failures, changed)
@@ -547,7 +794,9 @@ pub fn fake_credentials(
 
 /// Serves recorded responses in order; remembers mismatches.
 struct Replayer {
-    exchanges: Vec<Exchange>,
+    exchanges: Vec<Scripted>,
+    /// What the requests are called in a diff: `recorded` or `expected`.
+    source: &'static str,
     state: Mutex<ReplayState>,
 }
 
@@ -578,15 +827,25 @@ impl Replay for Replayer {
                 attempts: 1,
             });
         };
-        let expected = &exchange.request;
-        let actual = actual_request(request, Some(expected));
-        if let Some(diff) = diff_requests(expected, &actual) {
-            state.failures.push(format!(
-                "request {} differs from the recorded one (- recorded, + built):\n{}",
-                index + 1,
-                indent(&diff)
-            ));
-            state.changed.push((index, actual));
+        if let Some(pattern) = &exchange.request {
+            // What is not given is whatever was built.
+            let built = actual_request(request, None);
+            let expected = RecordedRequest {
+                method: pattern.method.clone().unwrap_or(built.method),
+                url: pattern.url.clone().unwrap_or(built.url),
+                headers: pattern.headers.clone(),
+                body: pattern.body.clone(),
+            };
+            let actual = actual_request(request, Some(&expected));
+            if let Some(diff) = diff_requests(&expected, &actual) {
+                state.failures.push(format!(
+                    "request {} differs from the {1} one (- {1}, + built):\n{2}",
+                    index + 1,
+                    self.source,
+                    indent(&diff)
+                ));
+                state.changed.push((index, actual));
+            }
         }
         Ok(recorded_response(&exchange.response))
     }
@@ -756,40 +1015,132 @@ pub fn matches(pattern: &str, actual: &str) -> bool {
     regex::Regex::new(&format!("^{}$", parts.join(".*"))).is_ok_and(|re| re.is_match(actual))
 }
 
-fn compare_outcome(case: &Case, actual: &Result<Json, ExecError>) -> Vec<String> {
+/// What a case expects: an output, or an error (only what is given of it
+/// is compared).
+struct Expected<'a> {
+    output: Option<&'a Json>,
+    error: Option<ErrorPattern<'a>>,
+}
+
+struct ErrorPattern<'a> {
+    kind: &'a str,
+    message: Option<&'a str>,
+    code: Option<&'a str>,
+    status: Option<u16>,
+    details: &'a [String],
+}
+
+impl<'a> Expected<'a> {
+    fn of_case(case: &'a Case) -> Expected<'a> {
+        Expected {
+            output: case.output.as_ref(),
+            error: case.error.as_ref().map(|e| ErrorPattern {
+                kind: &e.kind,
+                message: Some(&e.message),
+                code: None,
+                status: None,
+                details: &[],
+            }),
+        }
+    }
+
+    fn of_test(test: &'a TestCase) -> Expected<'a> {
+        Expected {
+            output: test.output.as_ref(),
+            error: test.error.as_ref().map(|e| ErrorPattern {
+                kind: error_kind_name(e.kind),
+                message: e.message.as_deref(),
+                code: e.code.as_deref(),
+                status: e.status,
+                details: &e.details,
+            }),
+        }
+    }
+}
+
+fn error_kind_name(kind: crate::model::ErrorKind) -> &'static str {
+    use crate::model::ErrorKind;
+    match kind {
+        ErrorKind::Input => "input",
+        ErrorKind::Auth => "auth",
+        ErrorKind::Api => "api",
+        ErrorKind::Network => "network",
+        ErrorKind::Output => "output",
+    }
+}
+
+impl ErrorPattern<'_> {
+    fn matches(&self, error: &ExecError) -> bool {
+        let api = error.api.as_ref();
+        self.kind == kind_name(error.kind)
+            && self.message.is_none_or(|m| matches(m, &error.message))
+            && self
+                .code
+                .is_none_or(|c| api.and_then(|a| a.code()) == Some(c))
+            && self
+                .status
+                .is_none_or(|s| api.map(|a| a.status()) == Some(s))
+            && self
+                .details
+                .iter()
+                .all(|want| error.details.iter().any(|d| matches(want, d)))
+    }
+}
+
+impl std::fmt::Display for ErrorPattern<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the {} error", self.kind)?;
+        if let Some(message) = self.message {
+            write!(f, " `{message}`")?;
+        }
+        if let Some(code) = self.code {
+            write!(f, " with code {code}")?;
+        }
+        if let Some(status) = self.status {
+            write!(f, " with HTTP status {status}")?;
+        }
+        for detail in self.details {
+            write!(f, "\n    - {detail}")?;
+        }
+        Ok(())
+    }
+}
+
+fn compare_outcome(expected: &Expected<'_>, actual: &Result<Json, ExecError>) -> Vec<String> {
     let pretty = |v: &Json| serde_json::to_string_pretty(v).unwrap_or_default();
-    match (actual, &case.output, &case.error) {
+    match (actual, expected.output, &expected.error) {
         (Ok(output), Some(expected), _) if output == expected => Vec::new(),
         (Ok(output), Some(expected), _) => vec![format!(
-            "the output differs from the recorded one (- recorded, + now):\n{}",
+            "the output differs from the expected one (- expected, + now):\n{}",
             indent(&diff_lines(&pretty(expected), &pretty(output)))
         )],
         (Ok(output), None, Some(error)) => vec![format!(
-            "expected the {} error `{}`, got output:\n{}",
-            error.kind,
-            error.message,
+            "expected {error}, got output:\n{}",
             indent(&pretty(output))
         )],
         (Ok(_), None, None) => {
-            vec!["the case records no `output` or `error`; run `spec test --update`".into()]
+            vec!["the case has no `output` or `error`; `spec test --update` records them".into()]
         }
-        (Err(error), _, Some(expected))
-            if expected.kind == kind_name(error.kind)
-                && matches(&expected.message, &error.message) =>
-        {
-            Vec::new()
-        }
-        (Err(error), _, _) => {
+        (Err(error), _, Some(pattern)) if pattern.matches(error) => Vec::new(),
+        (Err(error), _, pattern) => {
             let mut message = format!("{} error: {}", kind_name(error.kind), error.message);
+            if let Some(api) = &error.api
+                && pattern
+                    .as_ref()
+                    .is_some_and(|p| p.code.is_some() || p.status.is_some())
+            {
+                let _ = write!(
+                    message,
+                    " (code {}, HTTP status {})",
+                    api.code().unwrap_or("none"),
+                    api.status()
+                );
+            }
             for detail in &error.details {
                 let _ = write!(message, "\n  - {detail}");
             }
-            if let Some(expected) = &case.error {
-                let _ = write!(
-                    message,
-                    "\n  expected the {} error `{}`",
-                    expected.kind, expected.message
-                );
+            if let Some(pattern) = pattern {
+                let _ = write!(message, "\n  expected {pattern}");
             }
             vec![message]
         }
@@ -859,9 +1210,10 @@ fn human(reports: &[CaseReport]) -> String {
             "updated" => "updated",
             _ => "FAIL   ",
         };
+        let line = report.line.map(|l| format!(":{l}")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "{tag} {}/{} ({})",
+            "{tag} {}/{} ({}{line})",
             report.connector, report.case, report.file
         );
         for failure in &report.failures {
@@ -887,9 +1239,13 @@ fn github(reports: &[CaseReport]) -> String {
     let mut out = String::new();
     for report in reports {
         for failure in &report.failures {
+            let line = report
+                .line
+                .map(|l| format!(",line={l}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "::error file={},title={}::{}",
+                "::error file={}{line},title={}::{}",
                 crate::render::escape_property(&report.file),
                 crate::render::escape_property(&format!(
                     "spec test {}/{}",

@@ -5,6 +5,7 @@
 //! Rules work on the typed model and report at JSON Pointers, which the
 //! located YAML tree turns into file:line:col.
 
+mod cases;
 mod credentials;
 mod fields;
 mod ids;
@@ -99,6 +100,7 @@ pub fn check_connector(root: &Node, model: &Connector) -> Vec<Diagnostic> {
     fields::check(model, &mut reporter);
     templates::check(model, &mut reporter);
     samples::check(model, &mut reporter);
+    cases::check(model, &mut reporter);
     credentials::check(root, model, &mut reporter);
     out
 }

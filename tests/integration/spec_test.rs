@@ -142,7 +142,9 @@ fn spec_test_shows_a_diff_when_the_built_request_changes() {
     let json = spec(["test", path(&specs), "--format", "json"]);
     json.expect_code(1);
     let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(report["summary"]["failed"], 2, "{}", json.stdout);
+    // The two recorded `daily` cases and the hand-written one that checks
+    // the request body.
+    assert_eq!(report["summary"]["failed"], 3, "{}", json.stdout);
     let github = spec(["test", path(&specs), "--format", "github"]);
     assert!(
         github.stdout.starts_with("::error file="),
@@ -153,13 +155,33 @@ fn spec_test_shows_a_diff_when_the_built_request_changes() {
     spec(["test", path(&specs), "--junit", path(&junit)]).expect_code(1);
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(
-        xml.contains("<testsuite name=\"tushare\" tests=\"3\" failures=\"2\">"),
+        xml.contains("<testsuite name=\"tushare\" tests=\"6\" failures=\"3\">"),
         "{xml}"
     );
 
-    // A deliberate change: --update re-records, then the cases pass.
-    spec(["test", path(&specs), "--update"]).expect_code(0);
-    spec(["test", path(&specs)]).expect_code(0);
+    // A deliberate change: --update re-records the case files; the
+    // hand-written case in the spec is left for a human to edit.
+    let update = spec(["test", path(&specs), "--update"]);
+    update.expect_code(1);
+    assert!(
+        update
+            .stderr
+            .contains("FAIL    tushare/daily: a holiday has no rows"),
+        "{}",
+        update.stderr
+    );
+    assert!(
+        update.stderr.contains("edit it by hand"),
+        "{}",
+        update.stderr
+    );
+    let again = spec(["test", path(&specs)]);
+    again.expect_code(1);
+    assert!(
+        again.stderr.contains("6 case(s): 5 passed, 1 failed"),
+        "{}",
+        again.stderr
+    );
 }
 
 #[test]
@@ -185,7 +207,8 @@ fn spec_new_output_passes_spec_test() {
     let run = spec(["test", path(&specs)]);
     run.expect_code(0);
     assert!(
-        run.stderr.contains("1 case(s): 1 passed, 0 failed"),
+        // The starter's case file and the hand-written case in its stub.
+        run.stderr.contains("2 case(s): 2 passed, 0 failed"),
         "{}",
         run.stderr
     );
@@ -208,7 +231,17 @@ fn spec_new_output_passes_spec_test() {
         "new_item",
     ])
     .expect_code(0);
-    spec(["test", path(&specs)]).expect_code(0);
+    let run = spec(["test", path(&specs)]);
+    run.expect_code(0);
+    // Each stub came with a hand-written case, and it passes.
+    assert!(
+        run.stderr.contains("ok      acme/create_item: found")
+            && run.stderr.contains("ok      acme/new_item: two items")
+            && run.stderr.contains("4 case(s): 4 passed, 0 failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("has no test case"), "{}", run.stderr);
 }
 
 /// Every action and trigger in specs/ has at least one case.
@@ -229,6 +262,13 @@ fn every_action_and_trigger_in_specs_has_a_case() {
                     covered.push(format!("{kind} {name}"));
                 }
             }
+        }
+        // Hand-written cases in the spec count too.
+        for action in connector.actions.iter().filter(|a| !a.tests.is_empty()) {
+            covered.push(format!("action {}", action.key));
+        }
+        for trigger in connector.triggers.iter().filter(|t| !t.tests.is_empty()) {
+            covered.push(format!("trigger {}", trigger.key));
         }
         let wanted = connector
             .actions
@@ -401,4 +441,244 @@ fn spec_test_reports_cases_of_a_missing_connector() {
     let run = spec(["test", path(&specs)]);
     run.expect_code(1);
     assert!(run.stderr.contains("no connector `gone`"), "{}", run.stderr);
+}
+
+/// A connector whose only cases are hand-written in the spec.
+const HAND_WRITTEN: &str = r#"spec_version: 1
+app:
+  id: 9101
+  key: fakeshop
+  name: FakeShop
+  category: ecommerce
+  base_url: https://api.fakeshop.example.com/v1
+auth:
+  type: api_key
+  fields:
+    - {key: api_key, label: API key, secret: true}
+    - {key: shop, label: Shop}
+  place:
+    - {in: header, name: X-Api-Key, value: "{{ auth.api_key }}"}
+actions:
+  - id: 910101
+    key: get_order
+    name: Get order
+    is_end: true
+    input:
+      - {key: order_id, type: string, required: true}
+    request:
+      method: GET
+      path: /{{ auth.shop }}/orders/{{ input.order_id }}
+    response:
+      error_message: body.error
+    result: body.order
+    output:
+      - {key: order_id, type: string}
+      - {key: total, type: number}
+    tests:
+      - name: found
+        input: {order_id: FAKE-1}
+        credentials: {shop: corner}
+        responses:
+          - request:
+              method: GET
+              url: https://api.fakeshop.example.com/v1/corner/orders/FAKE-1
+              headers: {x-api-key: fake-api_key}
+            body: {order: {order_id: FAKE-1, total: 12.5}}
+        output: {order_id: FAKE-1, total: 12.5}
+      - name: not found
+        input: {order_id: FAKE-404}
+        responses:
+          - status: 404
+            body: {error: no such order}
+        error: {kind: api, status: 404, message: "{{ volatile }}no such order{{ volatile }}"}
+      - name: the order id is required
+        error: {kind: input}
+triggers:
+  - id: 910201
+    key: new_order
+    name: New order
+    request:
+      method: GET
+      path: /orders
+      query: {page: "{{ page.number }}"}
+    records: body.orders
+    pagination: {type: page_number, size: 2}
+    dedupe: {key: [order_id]}
+    output:
+      - {key: order_id, type: string}
+    sample: {order_id: FAKE-1}
+    tests:
+      - name: two pages
+        responses:
+          - request: {url: "https://api.fakeshop.example.com/v1/orders?page=1"}
+            body: {orders: [{order_id: FAKE-1}, {order_id: FAKE-2}]}
+          - request: {url: "https://api.fakeshop.example.com/v1/orders?page=2"}
+            body: {orders: [{order_id: FAKE-3}]}
+        output: [{order_id: FAKE-1}, {order_id: FAKE-2}, {order_id: FAKE-3}]
+"#;
+
+fn hand_written_specs(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    std::fs::write(specs.join("fakeshop.yaml"), text).unwrap();
+    (dir, specs)
+}
+
+#[test]
+fn hand_written_cases_in_the_spec_run_offline() {
+    let (_dir, specs) = hand_written_specs(HAND_WRITTEN);
+    spec(["validate", path(&specs)]).expect_code(0);
+    let run = spec(["test", path(&specs)]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("4 case(s): 4 passed, 0 failed"),
+        "{}",
+        run.stderr
+    );
+    // Reported by name, at the case's line in the spec.
+    assert!(
+        run.stderr.contains("ok      fakeshop/get_order: found (")
+            && run.stderr.contains("fakeshop.yaml:32)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("ok      fakeshop/new_order: two pages"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("has no test case"), "{}", run.stderr);
+}
+
+#[test]
+fn hand_written_cases_fail_with_a_diff_and_are_never_rewritten() {
+    let broken = HAND_WRITTEN
+        // The expected output is wrong.
+        .replace(
+            "        output: {order_id: FAKE-1, total: 12.5}",
+            "        output: {order_id: FAKE-1, total: 13}",
+        )
+        // The request checks no longer hold.
+        .replace(
+            "headers: {x-api-key: fake-api_key}",
+            "headers: {x-api-key: another-key}",
+        )
+        // A response that no request uses.
+        .replace(
+            "            body: {orders: [{order_id: FAKE-3}]}\n",
+            "            body: {orders: [{order_id: FAKE-3}]}\n          - body: {orders: []}\n",
+        )
+        // The wrong error kind.
+        .replace("error: {kind: input}", "error: {kind: api}");
+    let (_dir, specs) = hand_written_specs(&broken);
+    let file = specs.join("fakeshop.yaml");
+    let run = spec(["test", path(&specs)]);
+    run.expect_code(1);
+    let err = &run.stderr;
+    assert!(err.contains("4 case(s): 1 passed, 3 failed"), "{err}");
+    assert!(
+        err.contains("ok      fakeshop/get_order: not found"),
+        "{err}"
+    );
+    assert!(err.contains("FAIL    fakeshop/get_order: found ("), "{err}");
+    assert!(err.contains("-   \"total\": 13"), "{err}");
+    assert!(err.contains("+   \"total\": 12.5"), "{err}");
+    assert!(err.contains("- x-api-key: another-key"), "{err}");
+    assert!(err.contains("+ x-api-key: fake-api_key"), "{err}");
+    assert!(
+        err.contains("3 response(s) given, but only 2 request(s) made"),
+        "{err}"
+    );
+    assert!(err.contains("expected the api error"), "{err}");
+    assert!(err.contains("input error: "), "{err}");
+
+    // GitHub annotations point at the case's line.
+    let github = spec(["test", path(&specs), "--format", "github"]);
+    assert!(
+        github.stdout.contains("fakeshop.yaml,line=32,title=spec test fakeshop/get_order%3A found::request 1 differs from the expected one"),
+        "{}",
+        github.stdout
+    );
+
+    // --update never rewrites a spec.
+    let before = std::fs::read(&file).unwrap();
+    let update = spec(["test", path(&specs), "--update"]);
+    update.expect_code(1);
+    assert!(
+        update.stderr.contains("edit it by hand"),
+        "{}",
+        update.stderr
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}
+
+/// The clean fixtures' hand-written cases use every key of a case.
+#[test]
+fn the_clean_fixtures_cases_pass() {
+    let run = spec(["test", "tests/fixtures/valid"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains(" 0 failed"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("ok      fakeshop/create_order: refused"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn expected_errors_compare_the_code_and_status_they_give() {
+    let wrong_status = HAND_WRITTEN.replace("status: 404, message", "status: 410, message");
+    let (_dir, specs) = hand_written_specs(&wrong_status);
+    let run = spec(["test", path(&specs)]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("FAIL    fakeshop/get_order: not found"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("expected the api error `{{ volatile }}no such order{{ volatile }}` with HTTP status 410"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("HTTP status 404"), "{}", run.stderr);
+
+    // Each expected detail line must be among the error's details.
+    let details = HAND_WRITTEN.replace(
+        "error: {kind: input}",
+        "error: {kind: input, details: [\"order_id: is required{{ volatile }}\"]}",
+    );
+    let (_dir, specs) = hand_written_specs(&details);
+    spec(["test", path(&specs)]).expect_code(0);
+    let missing = HAND_WRITTEN.replace(
+        "error: {kind: input}",
+        "error: {kind: input, details: [\"order_id: is required{{ volatile }}\", \"total: {{ volatile }}\"]}",
+    );
+    let (_dir, specs) = hand_written_specs(&missing);
+    let run = spec(["test", path(&specs)]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("expected the input error\n      - order_id: is required{{ volatile }}\n      - total: {{ volatile }}"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn actions_without_any_case_are_noted() {
+    // The trigger's cases cut off: it has none, and no case file either.
+    let at = HAND_WRITTEN
+        .find("    tests:\n      - name: two pages")
+        .unwrap();
+    let (_dir, specs) = hand_written_specs(&HAND_WRITTEN[..at]);
+    let run = spec(["test", path(&specs)]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("note: fakeshop: trigger new_order has no test case"),
+        "{}",
+        run.stderr
+    );
 }
