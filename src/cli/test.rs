@@ -367,7 +367,8 @@ fn run_file(connector: &Connector, file: &Path, update: bool) -> CaseReport {
             .filter(|f| !request_failure(f))
             .collect();
         for (index, request) in &changed {
-            case.exchanges[*index].request = request.clone();
+            let recorded = &case.exchanges[*index].request;
+            case.exchanges[*index].request = keep_volatile(recorded, request);
         }
         let (output, error) = match &actual {
             Ok(output) => (Some(output.clone()), None),
@@ -670,9 +671,10 @@ fn replay(connector: &Connector, script: &Script) -> Replayed {
         state: Mutex::new(ReplayState::default()),
     });
     let settings = HttpSettings {
+        // The recorded retry decisions, without waiting (a recorded
+        // `Retry-After: 30` must not make a case take 30 s).
         retry: RetryPolicy {
-            base_delay: Duration::ZERO,
-            max_delay: Duration::ZERO,
+            wait: false,
             ..RetryPolicy::default()
         },
         ..HttpSettings::default()
@@ -1002,6 +1004,83 @@ fn diff_lines(expected: &str, actual: &str) -> String {
         let _ = write!(out, "{sign} {change}");
     }
     out.trim_end().to_string()
+}
+
+/// `built` as the new recording, keeping each recorded value that holds
+/// `{{ volatile }}` and still matches (a hand-marked timestamp or nonce
+/// stays marked after `--update`): query parameters, headers and JSON
+/// strings one by one, a form body field by field.
+fn keep_volatile(recorded: &RecordedRequest, built: &RecordedRequest) -> RecordedRequest {
+    let mut out = built.clone();
+    if matches(&recorded.url, &built.url) {
+        out.url = recorded.url.clone();
+    } else if let (Some((rb, rq)), Some((bb, bq))) =
+        (recorded.url.split_once('?'), built.url.split_once('?'))
+    {
+        out.url = format!(
+            "{}?{}",
+            if matches(rb, bb) { rb } else { bb },
+            keep_fields(rq, bq, '&')
+        );
+    }
+    if let (Some(recorded), Some(built)) = (&recorded.headers, &mut out.headers) {
+        for (name, value) in built.iter_mut() {
+            if let Some(old) = recorded.get(name)
+                && matches(old, value)
+            {
+                value.clone_from(old);
+            }
+        }
+    }
+    if let (Some(recorded), Some(built)) = (&recorded.body, &mut out.body) {
+        keep_json(recorded, built);
+    }
+    out
+}
+
+/// `built` split at `separator`, each part replaced by the recorded part
+/// at the same place when that one matches it.
+fn keep_fields(recorded: &str, built: &str, separator: char) -> String {
+    let recorded: Vec<&str> = recorded.split(separator).collect();
+    built
+        .split(separator)
+        .enumerate()
+        .map(|(i, part)| match recorded.get(i) {
+            Some(old) if matches(old, part) => *old,
+            _ => part,
+        })
+        .collect::<Vec<_>>()
+        .join(&separator.to_string())
+}
+
+fn keep_json(recorded: &Json, built: &mut Json) {
+    match (recorded, built) {
+        (Json::String(old), Json::String(new)) if old.contains(VOLATILE) => {
+            if matches(old, new) {
+                new.clone_from(old);
+            } else if is_form(new) {
+                // `{{ volatile }}` holds spaces, so only the built body
+                // can be told to be a form.
+                *new = keep_fields(old, new, '&');
+            }
+        }
+        (Json::String(old), Json::String(new)) if is_form(old) && is_form(new) => {
+            *new = keep_fields(old, new, '&');
+        }
+        (Json::Object(old), Json::Object(new)) => {
+            for (key, value) in new.iter_mut() {
+                if let Some(recorded) = old.get(key) {
+                    keep_json(recorded, value);
+                }
+            }
+        }
+        (Json::Array(old), Json::Array(new)) => {
+            for (recorded, value) in old.iter().zip(new.iter_mut()) {
+                keep_json(recorded, value);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Whether `actual` matches the recorded `pattern`, where `{{ volatile }}`
@@ -1489,6 +1568,55 @@ impl crate::runtime::Observer for Recorder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn update_keeps_hand_marked_volatile_values() {
+        let recorded = RecordedRequest {
+            method: "POST".into(),
+            url: "https://x.example/send?ts={{ volatile }}&sign={{ volatile }}&v=1".into(),
+            headers: Some(IndexMap::from([
+                ("x-nonce".to_string(), VOLATILE.to_string()),
+                ("x-app".to_string(), "old".to_string()),
+            ])),
+            body: Some(serde_json::json!({
+                "at": "{{ volatile }}",
+                "form": "a=1&ts={{ volatile }}",
+                "items": [{"id": "{{ volatile }}"}],
+                "name": "old",
+            })),
+        };
+        let built = RecordedRequest {
+            method: "POST".into(),
+            url: "https://x.example/send?ts=1700&sign=abc&v=2".into(),
+            headers: Some(IndexMap::from([
+                ("x-nonce".to_string(), "n-42".to_string()),
+                ("x-app".to_string(), "new".to_string()),
+            ])),
+            body: Some(serde_json::json!({
+                "at": "2024-01-02",
+                "form": "a=2&ts=1700",
+                "items": [{"id": "7"}],
+                "name": "new",
+            })),
+        };
+        let kept = keep_volatile(&recorded, &built);
+        assert_eq!(
+            kept.url,
+            "https://x.example/send?ts={{ volatile }}&sign={{ volatile }}&v=2"
+        );
+        let headers = kept.headers.unwrap();
+        assert_eq!(headers["x-nonce"], VOLATILE);
+        assert_eq!(headers["x-app"], "new");
+        assert_eq!(
+            kept.body.unwrap(),
+            serde_json::json!({
+                "at": "{{ volatile }}",
+                "form": "a=2&ts={{ volatile }}",
+                "items": [{"id": "{{ volatile }}"}],
+                "name": "new",
+            })
+        );
+    }
 
     #[test]
     fn volatile_values_match_anything() {

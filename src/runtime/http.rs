@@ -72,6 +72,9 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// A `Retry-After` longer than this is not waited for.
     pub max_retry_after: Duration,
+    /// Whether delays are waited out. `false` replays recorded exchanges
+    /// (`spec test`): the same retry decisions, without the clock running.
+    pub wait: bool,
 }
 
 impl Default for RetryPolicy {
@@ -81,6 +84,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
+            wait: true,
         }
     }
 }
@@ -298,7 +302,9 @@ impl Transport {
                         None => backoff,
                     };
                     observer.retry(attempt, delay, &format!("HTTP {}", response.status));
-                    tokio::time::sleep(delay).await;
+                    if policy.wait {
+                        tokio::time::sleep(delay).await;
+                    }
                 }
                 Err(error) => {
                     let retryable = match error.kind {
@@ -311,7 +317,9 @@ impl Transport {
                     }
                     let delay = policy.backoff(attempt);
                     observer.retry(attempt, delay, &error.message);
-                    tokio::time::sleep(delay).await;
+                    if policy.wait {
+                        tokio::time::sleep(delay).await;
+                    }
                 }
             }
             attempt += 1;
@@ -485,6 +493,7 @@ mod tests {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(1000),
             max_retry_after: Duration::from_secs(60),
+            wait: true,
         };
         for _ in 0..100 {
             let first = policy.backoff(1);

@@ -32,6 +32,7 @@ fn engine() -> Engine {
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
             max_retry_after: Duration::from_secs(5),
+            wait: true,
         },
         ..HttpSettings::default()
     })

@@ -493,6 +493,14 @@ actions:
         error: {kind: api, status: 404, message: "{{ volatile }}no such order{{ volatile }}"}
       - name: the order id is required
         error: {kind: input}
+      - name: throttled once, then found
+        input: {order_id: FAKE-1}
+        responses:
+          - status: 429
+            headers: {retry-after: "30"}
+            body: {error: slow down}
+          - body: {order: {order_id: FAKE-1, total: 12.5}}
+        output: {order_id: FAKE-1, total: 12.5}
 triggers:
   - id: 910201
     key: new_order
@@ -529,10 +537,23 @@ fn hand_written_specs(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 fn hand_written_cases_in_the_spec_run_offline() {
     let (_dir, specs) = hand_written_specs(HAND_WRITTEN);
     spec(["validate", path(&specs)]).expect_code(0);
+    let started = std::time::Instant::now();
     let run = spec(["test", path(&specs)]);
     run.expect_code(0);
+    // Not a speed target: a hang guard. The 429's `Retry-After: 30` is
+    // obeyed (the retry happens) without waiting 30 s.
     assert!(
-        run.stderr.contains("4 case(s): 4 passed, 0 failed"),
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "replay waited out a recorded Retry-After"
+    );
+    assert!(
+        run.stderr
+            .contains("ok      fakeshop/get_order: throttled once, then found"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("5 case(s): 5 passed, 0 failed"),
         "{}",
         run.stderr
     );
@@ -555,9 +576,10 @@ fn hand_written_cases_in_the_spec_run_offline() {
 fn hand_written_cases_fail_with_a_diff_and_are_never_rewritten() {
     let broken = HAND_WRITTEN
         // The expected output is wrong.
-        .replace(
+        .replacen(
             "        output: {order_id: FAKE-1, total: 12.5}",
             "        output: {order_id: FAKE-1, total: 13}",
+            1,
         )
         // The request checks no longer hold.
         .replace(
@@ -576,7 +598,7 @@ fn hand_written_cases_fail_with_a_diff_and_are_never_rewritten() {
     let run = spec(["test", path(&specs)]);
     run.expect_code(1);
     let err = &run.stderr;
-    assert!(err.contains("4 case(s): 1 passed, 3 failed"), "{err}");
+    assert!(err.contains("5 case(s): 2 passed, 3 failed"), "{err}");
     assert!(
         err.contains("ok      fakeshop/get_order: not found"),
         "{err}"
