@@ -1127,8 +1127,17 @@ fn check_object(value: &Json, fields: &[Field], path: &str, check: &mut Warnings
         );
         return;
     };
+    // Results usually hold their keys in the order of the output fields
+    // (`zip_rows` rows, APIs documented field by field): the next key in
+    // order is tried before a hashed lookup, which finds the same value
+    // (keys are unique) and cost most of the check.
+    let mut entries = map.iter().peekable();
     for field in fields {
-        match map.get(&field.key) {
+        let value = match entries.peek() {
+            Some((key, _)) if **key == field.key => entries.next().map(|(_, value)| value),
+            _ => map.get(&field.key),
+        };
+        match value {
             None if field.required => {
                 check.push(
                     &join_path(path, &field.key),
@@ -2221,6 +2230,36 @@ mod tests {
             check_output(&daily.output, &json!({"rows": [{"close": long}]}))[0].message,
             "expected a number, got a string of 41 characters"
         );
+
+        // Keys in the fields' order, reversed, or moved and missing: the
+        // warnings follow the fields either way.
+        let fields = &daily.output[0].fields;
+        let row: serde_json::Map<String, Json> = fields
+            .iter()
+            .map(|f| (f.key.clone(), json!(f.key == "ts_code" || f.key == "vol")))
+            .collect();
+        let reversed: serde_json::Map<String, Json> = row.clone().into_iter().rev().collect();
+        let mut gappy = row.clone();
+        gappy.shift_remove("open");
+        gappy.insert("open".into(), json!(true));
+        gappy.shift_remove("high");
+        let lines = |value: serde_json::Map<String, Json>| -> Vec<String> {
+            check_output(&daily.output, &json!({"rows": [value]}))
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        let in_order = lines(row);
+        assert_eq!(in_order.len(), 11);
+        assert_eq!(
+            in_order[1],
+            "rows[0].trade_date: expected a string, got false"
+        );
+        assert_eq!(lines(reversed), in_order);
+        let mut expected = in_order.clone();
+        expected[2] = "rows[0].open: expected a number, got true".into();
+        expected.remove(3);
+        assert_eq!(lines(gappy), expected);
     }
 
     #[test]
