@@ -159,10 +159,19 @@
 //!
 //! # Compilation
 //!
-//! [`ResponseReader::new`] compiles the rule's expressions once (build one
-//! reader per action or trigger and reuse it for every page and poll).
-//! `result`, `records` and [`ResponseScope::eval`] compile per call: one
-//! small expression per response, microseconds next to the request.
+//! Expressions of the common shapes — a path (`body.data.items`), `<path> |
+//! zip_rows(<path>)`, an object of those, a path compared with a literal
+//! (`body.code == 0`) — are answered straight on the decoded body by a
+//! plan (`runtime::plan`) where every key is there; anything else, and any
+//! expression off that happy path, is evaluated by minijinja, which decides
+//! exactly as it always did. The template variables (the body as template
+//! values) are built only when minijinja is needed.
+//!
+//! [`ResponseReader::new`] parses the rule's expressions once and compiles
+//! them with minijinja on first use (build one reader per action or trigger
+//! and reuse it for every page and poll). `result`, `records` and
+//! [`ResponseScope::eval`] parse (and, without a plan, compile) per call:
+//! one small expression per response, microseconds next to the request.
 
 use std::fmt;
 use std::sync::OnceLock;
