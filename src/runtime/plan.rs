@@ -26,8 +26,8 @@ use serde_json::{Map, Value as Json};
 pub(crate) enum Plan {
     /// `body` followed by keys and indices.
     Path(Vec<Step>),
-    /// `<items> | zip_rows(<fields>)`.
-    ZipRows(Box<Plan>, Box<Plan>),
+    /// `<items path> | zip_rows(<fields path>)`.
+    ZipRows(Vec<Step>, Vec<Step>),
     /// `{"key": <plan>, ...}` with string-literal keys.
     Object(Vec<(String, Plan)>),
     /// `<plan> == <literal>` (`equal`) or `<plan> != <literal>`.
@@ -71,7 +71,8 @@ impl Plan {
     pub(crate) fn eval(&self, body: &Json) -> Option<Json> {
         match self {
             Plan::Path(steps) => walk(body, steps).cloned(),
-            Plan::ZipRows(items, fields) => zip_rows(&items.eval(body)?, &fields.eval(body)?),
+            // Read in place: the rows' values are copied once, into the rows.
+            Plan::ZipRows(items, fields) => zip_rows(walk(body, items)?, walk(body, fields)?),
             Plan::Object(entries) => {
                 let mut map = Map::new();
                 for (key, plan) in entries {
@@ -243,9 +244,9 @@ impl Parser<'_> {
 
     /// A path, optionally `| zip_rows(<path>)`.
     fn filtered(&mut self) -> Option<Plan> {
-        let path = self.path()?;
+        let items = self.path()?;
         if !self.eat("|") {
-            return Some(path);
+            return Some(Plan::Path(items));
         }
         if self.ident()? != "zip_rows" || !self.eat("(") {
             return None;
@@ -258,10 +259,11 @@ impl Parser<'_> {
         if matches!(self.peek(), Some(b'|')) {
             return None;
         }
-        Some(Plan::ZipRows(Box::new(path), Box::new(fields)))
+        Some(Plan::ZipRows(items, fields))
     }
 
-    fn path(&mut self) -> Option<Plan> {
+    /// `body` and its steps.
+    fn path(&mut self) -> Option<Vec<Step>> {
         if self.ident()? != "body" {
             return None;
         }
@@ -286,7 +288,7 @@ impl Parser<'_> {
                 if matches!(self.peek(), Some(b'(')) {
                     return None;
                 }
-                return Some(Plan::Path(steps));
+                return Some(steps);
             }
         }
     }
