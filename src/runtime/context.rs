@@ -239,6 +239,11 @@ impl Context {
         &self.secrets
     }
 
+    /// Top-level variable `name`, if the context has it.
+    pub(crate) fn var(&self, name: &str) -> Option<&Value> {
+        self.vars.get(name)
+    }
+
     /// The variables `names` (those present), plus `extra`, as one render
     /// context: each template sees exactly its scope.
     pub(crate) fn scope(&self, names: &[&str], extra: &[(&'static str, Value)]) -> Value {

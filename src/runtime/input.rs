@@ -134,6 +134,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use regex::Regex;
@@ -307,7 +308,7 @@ struct Checker {
     violations: Vec<InputViolation>,
     omitted: usize,
     /// Compiled (anchored) patterns by source; `None` if invalid.
-    patterns: HashMap<String, Option<Regex>>,
+    patterns: HashMap<String, Option<Arc<Regex>>>,
 }
 
 impl Checker {
@@ -1382,17 +1383,19 @@ impl Assignments {
 /// dominated a call's cost when every call compiled its patterns again.
 /// `None` if the pattern is invalid. The cache is bounded (specs have a
 /// few dozen patterns; a pathological caller cannot grow it without end).
-fn anchored(pattern: &str) -> Option<Regex> {
+/// Shared, not cloned: a clone of a `Regex` gets a new, empty pool of
+/// matching caches, and building one cost more than the match.
+fn anchored(pattern: &str) -> Option<Arc<Regex>> {
     use std::sync::{Mutex, OnceLock};
     const MAX_CACHED: usize = 4096;
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<Regex>>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Ok(cache) = cache.lock()
         && let Some(regex) = cache.get(pattern)
     {
         return regex.clone();
     }
-    let regex = Regex::new(&format!("^(?:{pattern})$")).ok();
+    let regex = Regex::new(&format!("^(?:{pattern})$")).ok().map(Arc::new);
     if let Ok(mut cache) = cache.lock() {
         if cache.len() >= MAX_CACHED {
             cache.clear();

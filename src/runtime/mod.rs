@@ -68,6 +68,7 @@ mod engine;
 pub mod http;
 pub mod input;
 mod oauth;
+mod plan;
 pub mod poll;
 mod redact;
 mod request;

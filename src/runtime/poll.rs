@@ -994,21 +994,10 @@ impl Emitter<'_> {
 
     fn emit(&mut self, record: Json, sink: &mut dyn Sink) -> io::Result<()> {
         self.emitted += 1;
-        if !self.secrets.is_empty() && mentions(&record, &self.secrets) {
+        if !self.secrets.is_empty() && self.secrets.occurs_in_json(&record) {
             return sink.record(&self.secrets.redact_json(record));
         }
         sink.record(&record)
-    }
-}
-
-fn mentions(value: &Json, secrets: &Secrets) -> bool {
-    match value {
-        Json::String(s) => secrets.occurs_in(s),
-        Json::Array(items) => items.iter().any(|v| mentions(v, secrets)),
-        Json::Object(map) => map
-            .iter()
-            .any(|(k, v)| secrets.occurs_in(k) || mentions(v, secrets)),
-        _ => false,
     }
 }
 

@@ -65,6 +65,19 @@ impl Secrets {
         }
     }
 
+    /// Whether any secret occurs in a string or an object key of `value`:
+    /// exactly when [`Secrets::redact_json`] would change it.
+    pub fn occurs_in_json(&self, value: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        let occurs = |text: &str| self.values.iter().any(|s| text.contains(s.as_str()));
+        match value {
+            Value::String(s) => occurs(s),
+            Value::Array(items) => items.iter().any(|v| self.occurs_in_json(v)),
+            Value::Object(map) => map.iter().any(|(k, v)| occurs(k) || self.occurs_in_json(v)),
+            _ => false,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -90,14 +103,10 @@ impl Secrets {
         if self.values.is_empty() {
             return value;
         }
-        // Fast path: most results hold no secret; one scan of the
-        // serialized value says so without visiting every string.
-        if let Ok(text) = serde_json::to_string(&value)
-            && !self
-                .values
-                .iter()
-                .any(|secret| text.contains(secret.as_str()))
-        {
+        // Fast path: most results hold no secret. A walk over the strings
+        // and keys says so without writing the value out (numbers included)
+        // as serializing it to scan the text did.
+        if !self.occurs_in_json(&value) {
             return value;
         }
         match value {
@@ -143,5 +152,23 @@ mod tests {
         secrets.add("abcdef");
         assert_eq!(secrets.redact("abcdef abc"), "*** ***");
         assert_eq!(format!("{secrets:?}"), "Secrets(2 forms)");
+    }
+
+    #[test]
+    fn json_is_redacted_in_strings_and_keys_only() {
+        use serde_json::json;
+        let mut secrets = Secrets::new();
+        secrets.add("1234");
+        let clean = json!({"n": 1234, "list": [12340, "12-34"], "a": {"b": "x"}});
+        assert!(!secrets.occurs_in_json(&clean));
+        assert_eq!(secrets.redact_json(clean.clone()), clean);
+        for (echo, redacted) in [
+            (json!(["x", {"k": "t1234"}]), json!(["x", {"k": "t***"}])),
+            (json!({"1234": 1}), json!({"***": 1})),
+            (json!("1234"), json!("***")),
+        ] {
+            assert!(secrets.occurs_in_json(&echo), "{echo}");
+            assert_eq!(secrets.redact_json(echo), redacted);
+        }
     }
 }

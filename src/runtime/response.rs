@@ -159,12 +159,22 @@
 //!
 //! # Compilation
 //!
-//! [`ResponseReader::new`] compiles the rule's expressions once (build one
-//! reader per action or trigger and reuse it for every page and poll).
-//! `result`, `records` and [`ResponseScope::eval`] compile per call: one
-//! small expression per response, microseconds next to the request.
+//! Expressions of the common shapes — a path (`body.data.items`), `<path> |
+//! zip_rows(<path>)`, an object of those, a path compared with a literal
+//! (`body.code == 0`) — are answered straight on the decoded body by a
+//! plan (`runtime::plan`) where every key is there; anything else, and any
+//! expression off that happy path, is evaluated by minijinja, which decides
+//! exactly as it always did. The template variables (the body as template
+//! values) are built only when minijinja is needed.
+//!
+//! [`ResponseReader::new`] parses the rule's expressions once and compiles
+//! them with minijinja on first use (build one reader per action or trigger
+//! and reuse it for every page and poll). `result`, `records` and
+//! [`ResponseScope::eval`] parse (and, without a plan, compile) per call:
+//! one small expression per response, microseconds next to the request.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use indexmap::IndexMap;
@@ -174,6 +184,7 @@ use serde_json::Value as Json;
 
 use super::context::{Context, Credentials, object};
 use super::http::HttpResponse;
+use super::plan::Plan;
 use super::redact::Secrets;
 use crate::model::{Auth, Connector, Field, FieldType, ResponseRule};
 use crate::template::environment;
@@ -252,13 +263,23 @@ fn is_json_type(content_type: &str) -> bool {
 /// A decoded response in the scope of its call: what response expressions
 /// read (`status`, `headers`, `body`, `input`, `config`), and the secrets
 /// that every error derived from it is redacted with.
+///
+/// The template variables are built on first use: an expression the
+/// [`Plan`] subset answers reads the decoded body directly, and converting a
+/// large body into template values was most of an action's time.
 #[derive(Clone)]
 pub struct ResponseScope {
     status: u16,
     headers: Vec<(String, String)>,
     body: Json,
-    vars: IndexMap<String, Value>,
-    scope: Value,
+    /// `input` and `config` of the call.
+    given: Vec<(String, Value)>,
+    /// What [`ResponseScope::with_var`] added, in order.
+    added: Vec<(String, Value)>,
+    /// Whether `with_var` replaced `body` (plans then do not apply).
+    body_replaced: bool,
+    /// The template variables and the scope object made of them.
+    vars: OnceLock<(IndexMap<String, Value>, Value)>,
     secrets: Secrets,
 }
 
@@ -291,47 +312,85 @@ impl ResponseScope {
             .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
             .map(|(_, v)| v.as_str());
         let body = decode_body(content_type, body);
-        let mut by_name: IndexMap<String, String> = IndexMap::new();
-        for (name, value) in headers {
-            by_name
-                .entry(name.to_ascii_lowercase())
-                .and_modify(|v| {
-                    v.push_str(", ");
-                    v.push_str(value);
-                })
-                .or_insert_with(|| value.clone());
-        }
-        let mut vars: IndexMap<String, Value> = IndexMap::new();
-        let base = context.scope(&["input", "config"], &[]);
-        for name in ["input", "config"] {
-            if let Ok(value) = base.get_attr(name)
-                && !value.is_undefined()
-            {
-                vars.insert(name.to_string(), value);
-            }
-        }
-        vars.insert("status".into(), Value::from(status));
-        vars.insert(
-            "headers".into(),
-            object(by_name.into_iter().map(|(k, v)| (k, Value::from(v)))),
-        );
-        vars.insert("body".into(), to_value(&body));
-        let scope = object(vars.clone());
+        let given = ["input", "config"]
+            .into_iter()
+            .filter_map(|name| {
+                let value = context.var(name)?;
+                (!value.is_undefined()).then(|| (name.to_string(), value.clone()))
+            })
+            .collect();
         ResponseScope {
             status,
             headers: headers.to_vec(),
             body,
-            vars,
-            scope,
+            given,
+            added: Vec::new(),
+            body_replaced: false,
+            vars: OnceLock::new(),
             secrets: secrets.clone(),
         }
+    }
+
+    /// The names of the template variables, without building them.
+    fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.given.iter().map(|(n, _)| n.as_str()).collect();
+        names.extend(["status", "headers", "body"]);
+        for (name, _) in &self.added {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// The template variables, built on first use: `input`, `config`,
+    /// `status`, `headers`, `body`, then the added ones.
+    fn vars(&self) -> &IndexMap<String, Value> {
+        &self.built().0
+    }
+
+    /// The render context of expressions: [`ResponseScope::vars`] as one
+    /// object.
+    fn scope(&self) -> &Value {
+        &self.built().1
+    }
+
+    fn built(&self) -> &(IndexMap<String, Value>, Value) {
+        self.vars.get_or_init(|| {
+            let mut by_name: IndexMap<String, String> = IndexMap::new();
+            for (name, value) in &self.headers {
+                by_name
+                    .entry(name.to_ascii_lowercase())
+                    .and_modify(|v| {
+                        v.push_str(", ");
+                        v.push_str(value);
+                    })
+                    .or_insert_with(|| value.clone());
+            }
+            let mut vars: IndexMap<String, Value> = IndexMap::new();
+            for (name, value) in &self.given {
+                vars.insert(name.clone(), value.clone());
+            }
+            vars.insert("status".into(), Value::from(self.status));
+            vars.insert(
+                "headers".into(),
+                object(by_name.into_iter().map(|(k, v)| (k, Value::from(v)))),
+            );
+            vars.insert("body".into(), to_value(&self.body));
+            for (name, value) in &self.added {
+                vars.insert(name.clone(), value.clone());
+            }
+            let scope = object(vars.clone());
+            (vars, scope)
+        })
     }
 
     /// Adds (or replaces) a variable, e.g. `page` for pagination
     /// expressions.
     pub fn with_var(mut self, name: &str, value: &Json) -> ResponseScope {
-        self.vars.insert(name.to_string(), to_value(value));
-        self.scope = object(self.vars.clone());
+        self.added.push((name.to_string(), to_value(value)));
+        self.body_replaced |= name == "body";
+        self.vars = OnceLock::new();
         self
     }
 
@@ -358,6 +417,9 @@ impl ResponseScope {
 
     /// Evaluates a response expression; `None` when it is undefined.
     pub fn eval(&self, expr: &str) -> Result<Option<Json>, SelectError> {
+        if let Some(value) = Plan::parse(expr).and_then(|plan| self.plan_eval(&plan)) {
+            return Ok(Some(value));
+        }
         let value = self.eval_value(expr).map_err(|e| {
             self.select_error(format!(
                 "cannot evaluate `{expr}` on this response: {}",
@@ -375,7 +437,24 @@ impl ResponseScope {
     fn eval_value(&self, expr: &str) -> Result<Value, minijinja::Error> {
         environment()
             .compile_expression(expr)
-            .and_then(|e| e.eval(&self.scope))
+            .and_then(|e| e.eval(self.scope()))
+    }
+
+    /// `plan` on the decoded body: `None` off its happy path, or when
+    /// `body` was replaced (minijinja then decides).
+    fn plan_eval(&self, plan: &Plan) -> Option<Json> {
+        if self.body_replaced {
+            return None;
+        }
+        plan.eval(&self.body)
+    }
+
+    /// [`ResponseScope::plan_eval`] for truthiness.
+    fn plan_truthy(&self, plan: &Plan) -> Option<bool> {
+        if self.body_replaced {
+            return None;
+        }
+        plan.truthy(&self.body)
     }
 
     /// A redacted, one-line excerpt of the body: text with its markup
@@ -416,7 +495,7 @@ impl fmt::Debug for ResponseScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseScope")
             .field("status", &self.status)
-            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("vars", &self.names())
             .finish_non_exhaustive()
     }
 }
@@ -437,12 +516,15 @@ pub struct ResponseReader {
     token_expired: Option<TokenRule>,
 }
 
-/// An expression and its compiled form (an error if it does not compile:
-/// validation makes that impossible, but the reader must not panic).
+/// An expression, its [`Plan`] when it has one, and its compiled form (an
+/// error if it does not compile: validation makes that impossible, but the
+/// reader must not panic). Minijinja compiles it on first use: with a plan
+/// that answers, never.
 struct Compiled {
     source: String,
+    plan: Option<Plan>,
     /// The compile error, described, if it does not compile.
-    expression: Result<minijinja::Expression<'static, 'static>, String>,
+    expression: OnceLock<Result<minijinja::Expression<'static, 'static>, String>>,
 }
 
 impl fmt::Debug for Compiled {
@@ -455,17 +537,30 @@ impl Compiled {
     fn new(source: &str) -> Compiled {
         Compiled {
             source: source.to_string(),
-            expression: environment()
-                .compile_expression_owned(source.to_string())
-                .map_err(|e| describe(&e)),
+            plan: Plan::parse(source),
+            expression: OnceLock::new(),
         }
     }
 
     fn eval(&self, scope: &ResponseScope) -> Result<Value, String> {
-        match &self.expression {
-            Ok(expression) => expression.eval(&scope.scope).map_err(|e| describe(&e)),
+        let expression = self.expression.get_or_init(|| {
+            environment()
+                .compile_expression_owned(self.source.clone())
+                .map_err(|e| describe(&e))
+        });
+        match expression {
+            Ok(expression) => expression.eval(scope.scope()).map_err(|e| describe(&e)),
             Err(error) => Err(error.clone()),
         }
+    }
+
+    /// Whether the expression is true on `scope` (false when it is not,
+    /// the error when it fails).
+    fn truthy(&self, scope: &ResponseScope) -> Result<bool, String> {
+        if let Some(truth) = self.plan.as_ref().and_then(|p| scope.plan_truthy(p)) {
+            return Ok(truth);
+        }
+        self.eval(scope).map(|value| value.is_true())
     }
 }
 
@@ -487,7 +582,7 @@ impl TokenRule {
             && self
                 .when
                 .as_ref()
-                .is_none_or(|w| w.eval(scope).is_ok_and(|v| v.is_true()))
+                .is_none_or(|w| w.truthy(scope).unwrap_or(false))
     }
 }
 
@@ -592,9 +687,9 @@ impl ResponseReader {
             return Err(self.error(scope, kind_of(status), Rejection::Status { expected }));
         }
         if let Some(when) = &self.success_when {
-            let error = match when.eval(scope) {
-                Ok(value) if value.is_true() => return Ok(()),
-                Ok(_) => None,
+            let error = match when.truthy(scope) {
+                Ok(true) => return Ok(()),
+                Ok(false) => None,
                 Err(e) => Some(e),
             };
             return Err(self.error(
@@ -938,7 +1033,7 @@ pub fn render_label(
             Some((f.key.clone(), Value::from(value.as_str())))
         });
     let mut vars: IndexMap<String, Value> = scope
-        .vars
+        .vars()
         .iter()
         .filter(|(k, _)| matches!(k.as_str(), "status" | "headers" | "body" | "config"))
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -1041,8 +1136,17 @@ fn check_object(value: &Json, fields: &[Field], path: &str, check: &mut Warnings
         );
         return;
     };
+    // Results usually hold their keys in the order of the output fields
+    // (`zip_rows` rows, APIs documented field by field): the next key in
+    // order is tried before a hashed lookup, which finds the same value
+    // (keys are unique) and cost most of the check.
+    let mut entries = map.iter().peekable();
     for field in fields {
-        match map.get(&field.key) {
+        let value = match entries.peek() {
+            Some((key, _)) if **key == field.key => entries.next().map(|(_, value)| value),
+            _ => map.get(&field.key),
+        };
+        match value {
             None if field.required => {
                 check.push(
                     &join_path(path, &field.key),
@@ -1152,12 +1256,12 @@ fn describe_json(value: &Json) -> String {
 // Helpers
 
 /// JSON as a minijinja value (integers stay integers, objects keep order).
-fn to_value(json: &Json) -> Value {
+pub(super) fn to_value(json: &Json) -> Value {
     Value::from(minijinja::value::Serde(json))
 }
 
 /// A minijinja value as JSON: integers stay integers, objects keep order.
-fn to_json(value: &Value) -> Result<Json, serde_json::Error> {
+pub(super) fn to_json(value: &Value) -> Result<Json, serde_json::Error> {
     // A direct walk: several times faster than going through `Serialize`
     // for the large lists of objects results usually are. Anything
     // unusual (floats, bytes, custom objects) takes the serde path.
@@ -1663,6 +1767,49 @@ mod tests {
         );
     }
 
+    /// Expressions the plan subset answers read the decoded body; the
+    /// template variables are built only when minijinja is needed, and a
+    /// `body` replaced with `with_var` is the one both paths read.
+    #[test]
+    fn plans_answer_on_the_body_and_minijinja_on_the_rest() {
+        let tushare = connector("tushare");
+        let context = context(tushare);
+        let body = r#"{"code":0,"msg":"","data":{"fields":["a","b"],"items":[[1,"x"],[2]]}}"#;
+        let scope = ResponseScope::new(&response(200, &[JSON], body), &context, context.secrets());
+        let reader = ResponseReader::new(action(tushare, "daily").response.as_ref());
+        reader.check(&scope).unwrap();
+        let result = select_result(
+            Some(r#"{"rows": body.data.items | zip_rows(body.data.fields)}"#),
+            &scope,
+        )
+        .unwrap();
+        assert_eq!(
+            result,
+            json!({"rows": [{"a": 1, "b": "x"}, {"a": 2, "b": null}]})
+        );
+        assert!(scope.vars.get().is_none(), "no template values were built");
+        // Outside the subset: minijinja, over the same variables as ever.
+        assert_eq!(
+            scope.eval("body.data.items | length + status").unwrap(),
+            Some(json!(202))
+        );
+        assert!(scope.vars.get().is_some());
+        assert_eq!(scope.eval("body.nope").unwrap(), None);
+        assert!(
+            scope
+                .eval("body.nope.deeper")
+                .unwrap_err()
+                .message()
+                .starts_with("cannot evaluate `body.nope.deeper` on this response: ")
+        );
+        let replaced = scope.with_var("body", &json!({"code": 7}));
+        assert_eq!(replaced.eval("body.code").unwrap(), Some(json!(7)));
+        assert!(
+            reader.check(&replaced).is_err(),
+            "`body.code == 0` is false"
+        );
+    }
+
     #[test]
     fn aftership_meta_code_in_404() {
         let aftership = connector("aftership");
@@ -2092,6 +2239,36 @@ mod tests {
             check_output(&daily.output, &json!({"rows": [{"close": long}]}))[0].message,
             "expected a number, got a string of 41 characters"
         );
+
+        // Keys in the fields' order, reversed, or moved and missing: the
+        // warnings follow the fields either way.
+        let fields = &daily.output[0].fields;
+        let row: serde_json::Map<String, Json> = fields
+            .iter()
+            .map(|f| (f.key.clone(), json!(f.key == "ts_code" || f.key == "vol")))
+            .collect();
+        let reversed: serde_json::Map<String, Json> = row.clone().into_iter().rev().collect();
+        let mut gappy = row.clone();
+        gappy.shift_remove("open");
+        gappy.insert("open".into(), json!(true));
+        gappy.shift_remove("high");
+        let lines = |value: serde_json::Map<String, Json>| -> Vec<String> {
+            check_output(&daily.output, &json!({"rows": [value]}))
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        let in_order = lines(row);
+        assert_eq!(in_order.len(), 11);
+        assert_eq!(
+            in_order[1],
+            "rows[0].trade_date: expected a string, got false"
+        );
+        assert_eq!(lines(reversed), in_order);
+        let mut expected = in_order.clone();
+        expected[2] = "rows[0].open: expected a number, got true".into();
+        expected.remove(3);
+        assert_eq!(lines(gappy), expected);
     }
 
     #[test]
