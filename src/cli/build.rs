@@ -31,15 +31,15 @@ pub fn run(args: Args) -> Outcome {
             return Outcome::Failure;
         }
     };
+    if !args.check {
+        return write(&paths, &args.out, &config);
+    }
     let Some(project) = validated(&paths, "build") else {
         return Outcome::Failure;
     };
     if project.has_errors() {
         eprintln!("error: the specs have errors; nothing was written");
         return Outcome::Problems;
-    }
-    if !args.check {
-        return write(&args.out, &project, &config);
     }
     let build = match codegen::build_with(&project.connectors, &config) {
         Ok(build) => build,
@@ -68,16 +68,25 @@ fn build_failed(error: &codegen::Error) -> Outcome {
 /// Validates `paths`, printing diagnostics (if any) and the count line as
 /// `spec validate` does. `None` when a path cannot be read (reported).
 pub(super) fn validated(paths: &[PathBuf], command: &str) -> Option<Project> {
-    let project = match validate(paths) {
-        Ok(project) => project,
-        Err(error) => {
-            eprintln!("error: cannot read {error}");
-            eprintln!(
-                "  = help: pass spec files or directories that exist, e.g. `spec {command} specs/`"
-            );
-            return None;
+    match validate(paths) {
+        Ok(project) => {
+            report(&project);
+            Some(project)
         }
-    };
+        Err(error) => {
+            cannot_read(&error, command);
+            None
+        }
+    }
+}
+
+fn cannot_read(error: &crate::load::LoadError, command: &str) {
+    eprintln!("error: cannot read {error}");
+    eprintln!("  = help: pass spec files or directories that exist, e.g. `spec {command} specs/`");
+}
+
+/// Prints a project's diagnostics (if any) and the count line.
+fn report(project: &Project) {
     if !project.diagnostics.is_empty() {
         eprint!(
             "{}",
@@ -91,13 +100,25 @@ pub(super) fn validated(paths: &[PathBuf], command: &str) -> Option<Project> {
             project.count(Severity::Warning)
         );
     }
-    Some(project)
 }
 
-/// Builds and writes file by file ([`codegen::write`]), so a large build
-/// is never all in memory.
-fn write(out: &Path, project: &Project, config: &crate::config::Config) -> Outcome {
-    match codegen::write(&project.connectors, config, out) {
+/// Validates and builds connector by connector ([`codegen::stream`]), so
+/// memory does not grow with the number of connectors, and writes the
+/// files only when everything was made.
+fn write(paths: &[PathBuf], out: &Path, config: &crate::config::Config) -> Outcome {
+    let streamed = match codegen::stream::write(paths, config, out) {
+        Ok(streamed) => streamed,
+        Err(error) => {
+            cannot_read(&error, "build");
+            return Outcome::Failure;
+        }
+    };
+    report(&streamed.project);
+    let Some(written) = streamed.written else {
+        eprintln!("error: the specs have errors; nothing was written");
+        return Outcome::Problems;
+    };
+    match written {
         Ok(report) => {
             for path in &report.written {
                 eprintln!("wrote {}", display_path(&out.join(path)));
