@@ -34,29 +34,47 @@ pub fn run(args: Args) -> Outcome {
     if !args.check {
         return write(&paths, &args.out, &config);
     }
-    let Some(project) = validated(&paths, "build") else {
-        return Outcome::Failure;
-    };
-    if project.has_errors() {
-        eprintln!("error: the specs have errors; nothing was written");
-        return Outcome::Problems;
-    }
-    let build = match codegen::build_with(&project.connectors, &config) {
-        Ok(build) => build,
-        Err(error) => return build_failed(&error),
-    };
-    {
-        let mut fix = "spec build".to_string();
-        for path in &paths {
-            if path != Path::new("specs") {
-                fix.push_str(&format!(" {}", display_path(path)));
-            }
+    // Built into a scratch directory, streamed as `spec build` is (memory
+    // does not grow with the specs), then compared with the output
+    // directory file by file.
+    let scratch = match tempfile::tempdir() {
+        Ok(scratch) => scratch,
+        Err(error) => {
+            eprintln!("error: cannot create a temporary directory: {error}");
+            return Outcome::Failure;
         }
-        if args.out != Path::new("generated") {
-            fix.push_str(&format!(" --out {}", display_path(&args.out)));
+    };
+    let built = scratch.path().join("generated");
+    let streamed = match codegen::stream::write(&paths, &config, &built) {
+        Ok(streamed) => streamed,
+        Err(error) => {
+            cannot_read(&error, "build");
+            return Outcome::Failure;
         }
-        check(&args.out, &build, &fix)
+    };
+    report(&streamed.project);
+    match streamed.written {
+        None => {
+            eprintln!("error: the specs have errors; nothing was written");
+            return Outcome::Problems;
+        }
+        Some(Err(codegen::WriteError::Build(error))) => return build_failed(&error),
+        Some(Err(codegen::WriteError::Output(error))) => {
+            eprintln!("error: cannot write {error}");
+            return Outcome::Failure;
+        }
+        Some(Ok(_)) => {}
     }
+    let mut fix = "spec build".to_string();
+    for path in &paths {
+        if path != Path::new("specs") {
+            fix.push_str(&format!(" {}", display_path(path)));
+        }
+    }
+    if args.out != Path::new("generated") {
+        fix.push_str(&format!(" --out {}", display_path(&args.out)));
+    }
+    check(&args.out, &built, &fix)
 }
 
 fn build_failed(error: &codegen::Error) -> Outcome {
@@ -143,14 +161,15 @@ fn write(paths: &[PathBuf], out: &Path, config: &crate::config::Config) -> Outco
     }
 }
 
-fn check(out: &Path, build: &codegen::Build, fix: &str) -> Outcome {
-    let entries = match output::compare(out, build) {
-        Ok(entries) => entries,
+fn check(out: &Path, built: &Path, fix: &str) -> Outcome {
+    let (entries, build) = match output::compare_dirs(out, built, &codegen::owned_dirs()) {
+        Ok(compared) => compared,
         Err(error) => {
             eprintln!("error: cannot read {error}");
             return Outcome::Failure;
         }
     };
+    let build = &build;
     let shown = display_path(out);
     let count = |f: fn(&output::Status) -> bool| entries.iter().filter(|e| f(&e.status)).count();
     let changed = count(|s| matches!(s, output::Status::Changed { .. }));

@@ -153,7 +153,7 @@ fn fixed_files() -> Vec<GeneratedFile> {
 }
 
 /// The directories the build owns (see [`Build::owned_dirs`]).
-fn owned_dirs() -> Vec<PathBuf> {
+pub fn owned_dirs() -> Vec<PathBuf> {
     vec![PathBuf::from(sql::SQL_DIR), PathBuf::from(docs::DOCS_DIR)]
 }
 

@@ -95,6 +95,63 @@ pub fn compare(out: &Path, build: &Build) -> Result<Vec<Entry>, OutputError> {
     Ok(entries)
 }
 
+/// [`compare`] of `out` with a build already written to the directory
+/// `built`: every file of `built` and every extra file of `out`, sorted by
+/// path, and a [`Build`] holding only the files that differ (what
+/// [`unified_diff`] shows), so a large build is never all in memory.
+pub fn compare_dirs(
+    out: &Path,
+    built: &Path,
+    owned_dirs: &[PathBuf],
+) -> Result<(Vec<Entry>, Build), OutputError> {
+    let mut produced = Vec::new();
+    files_under(built, Path::new(""), &mut produced)?;
+    let mut entries = Vec::new();
+    let mut differing = Vec::new();
+    for rel in &produced {
+        let new_path = built.join(rel);
+        let new = fs::read(&new_path).map_err(at(&new_path))?;
+        let path = out.join(rel);
+        let status = match fs::read(&path) {
+            Ok(bytes) if bytes == new => Status::Unchanged,
+            Ok(bytes) => Status::Changed {
+                old: String::from_utf8_lossy(&bytes).into_owned(),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Status::Missing,
+            Err(e) => return Err(at(&path)(e)),
+        };
+        if status != Status::Unchanged {
+            differing.push(GeneratedFile {
+                path: rel.clone(),
+                contents: String::from_utf8_lossy(&new).into_owned(),
+            });
+        }
+        entries.push(Entry {
+            path: rel.clone(),
+            status,
+        });
+    }
+    let produced: HashSet<&Path> = produced.iter().map(PathBuf::as_path).collect();
+    for dir in owned_dirs {
+        let mut found = Vec::new();
+        files_under(out, dir, &mut found)?;
+        for path in found {
+            if !produced.contains(path.as_path()) {
+                entries.push(Entry {
+                    path,
+                    status: Status::Extra,
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let build = Build {
+        files: differing,
+        owned_dirs: owned_dirs.to_vec(),
+    };
+    Ok((entries, build))
+}
+
 /// Files (and symlinks) under `out/rel`, as paths relative to `out`.
 fn files_under(out: &Path, rel: &Path, found: &mut Vec<PathBuf>) -> Result<(), OutputError> {
     let dir = out.join(rel);
