@@ -37,12 +37,45 @@ pub struct Connector {
 }
 
 /// Text shown to people: one string, or one string per language tag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Text {
     Plain(String),
     /// Keyed by language tag (`en`, `zh`, `zh-TW`, ...), in spec order.
     Localized(IndexMap<String, String>),
+}
+
+/// By hand rather than `#[serde(untagged)]`: that buffers every value and
+/// tries each variant in turn, and a connector has thousands of texts (it
+/// was a quarter of deserializing the model).
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Text, D::Error> {
+        struct TextVisitor;
+        impl<'de> serde::de::Visitor<'de> for TextVisitor {
+            type Value = Text;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string, or a map of language tag to string")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Text, E> {
+                Ok(Text::Plain(s.to_string()))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Text, E> {
+                Ok(Text::Plain(s))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
+                let mut texts = IndexMap::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                while let Some((tag, text)) = map.next_entry::<String, String>()? {
+                    texts.insert(tag, text);
+                }
+                Ok(Text::Localized(texts))
+            }
+        }
+        deserializer.deserialize_any(TextVisitor)
+    }
 }
 
 impl Text {

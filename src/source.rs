@@ -41,6 +41,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
+    /// The text was dropped to save memory ([`SourceFile::forget_text`]);
+    /// [`Sources::reload`] reads it again.
+    forgotten: bool,
 }
 
 impl SourceFile {
@@ -57,7 +60,17 @@ impl SourceFile {
             path,
             text,
             line_starts,
+            forgotten: false,
         }
+    }
+
+    /// Drops the text (a run over thousands of connectors need not hold
+    /// every file once it is checked): only the path stays, until
+    /// [`Sources::reload`].
+    pub fn forget_text(&mut self) {
+        self.text = String::new();
+        self.line_starts = vec![0];
+        self.forgotten = true;
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -117,6 +130,26 @@ impl Sources {
         let base = u32::try_from(self.files.len()).expect("fewer than 2^32 files");
         self.files.extend(other.files);
         base
+    }
+
+    /// Drops the text of every file (see [`SourceFile::forget_text`]).
+    pub fn forget_texts(&mut self) {
+        self.files.iter_mut().for_each(SourceFile::forget_text);
+    }
+
+    /// Reads the text of file `id` again if it was forgotten, so that a
+    /// diagnostic found later (a duplicate id in another connector) can show
+    /// its line. A file that cannot be read again stays empty.
+    pub fn reload(&mut self, id: FileId) {
+        let Some(file) = self.files.get_mut(id.0 as usize) else {
+            return;
+        };
+        if file.forgotten {
+            let text = std::fs::read(&file.path)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default();
+            *file = SourceFile::new(file.path.clone(), text);
+        }
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {

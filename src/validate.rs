@@ -61,7 +61,7 @@ impl Project {
 /// Stack for the validation threads: deserializing the model and the
 /// schema check recurse once or twice per YAML level (at most
 /// [`crate::yaml::MAX_DEPTH`]).
-const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
 
 /// Validates every connector under `paths`.
 ///
@@ -70,6 +70,50 @@ const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
 /// per core), and its located tree is dropped right after. The results are
 /// then merged in path order, so the output does not depend on threads.
 pub fn validate(paths: &[PathBuf]) -> Result<Project, LoadError> {
+    let options = Options {
+        keep_models: true,
+        keep_texts: true,
+    };
+    validate_with(paths, options, &|_| (), &mut |()| {})
+}
+
+/// What [`validate_with`] keeps once a connector is checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Keep every model in [`Project::connectors`]; else it is empty.
+    pub keep_models: bool,
+    /// Keep the text of every file; else only the files that diagnostics
+    /// point into keep theirs ([`Sources::reload`]), so that memory does not
+    /// grow with the corpus.
+    pub keep_texts: bool,
+}
+
+/// A connector checked on a worker thread, handed to [`validate_with`]'s
+/// `each`.
+pub struct Checked<'a> {
+    /// The unit's position in path order.
+    pub index: usize,
+    /// Where the connector was read from (to read it again).
+    pub unit: &'a Unit,
+    pub connector: &'a ModeledConnector,
+    /// The unit's own files (file ids count from 0).
+    pub sources: &'a Sources,
+    /// No error was found in this connector alone (the rules across
+    /// connectors run at the end).
+    pub clean: bool,
+}
+
+/// [`validate`], handing each modeled connector to `each` on the worker
+/// thread that checked it, right after its rules; what `each` returns is
+/// handed to `done` on the calling thread, in path order. A streamed build
+/// generates each connector's files in `each` and keeps only what `done`
+/// needs, so that nothing grows with the corpus but small summaries.
+pub fn validate_with<T: Send>(
+    paths: &[PathBuf],
+    options: Options,
+    each: &(dyn Fn(Checked<'_>) -> T + Sync),
+    done: &mut dyn FnMut(T),
+) -> Result<Project, LoadError> {
     let units = load::units(paths)?;
     let mut sources = Sources::default();
     let mut load_diagnostics = Vec::new();
@@ -78,8 +122,15 @@ pub fn validate(paths: &[PathBuf]) -> Result<Project, LoadError> {
     let mut identities = Vec::new();
     let mut connectors = Vec::new();
     let mut connectors_found = 0;
-    for checked in check_units(&units) {
-        let checked = checked?;
+    check_units(&units, each, &mut |checked| {
+        let (mut checked, output) = checked?;
+        if !options.keep_texts
+            && checked.load.is_empty()
+            && checked.model.is_empty()
+            && checked.rules.is_empty()
+        {
+            checked.sources.forget_texts();
+        }
         let base = sources.append(checked.sources);
         let shift = |mut d: Diagnostic| {
             if let Some(span) = &mut d.span {
@@ -94,7 +145,7 @@ pub fn validate(paths: &[PathBuf]) -> Result<Project, LoadError> {
         model_diagnostics.extend(checked.model.into_iter().map(shift));
         rule_diagnostics.extend(checked.rules.into_iter().map(shift));
         connectors_found += usize::from(checked.found);
-        if let Some(mut connector) = checked.modeled {
+        if let Some(mut connector) = checked.modeled.filter(|_| options.keep_models) {
             connector.main_file.0 += base;
             connectors.push(connector);
         }
@@ -102,11 +153,20 @@ pub fn validate(paths: &[PathBuf]) -> Result<Project, LoadError> {
             identity.shift_files(base);
             identities.push(identity);
         }
-    }
+        if let Some(output) = output {
+            done(output);
+        }
+        Ok(())
+    })?;
     let mut diagnostics = load_diagnostics;
     diagnostics.extend(model_diagnostics);
     diagnostics.extend(rules::check_across(&identities));
     diagnostics.extend(rule_diagnostics);
+    for d in &diagnostics {
+        for span in d.span.iter().chain(d.related.as_ref().map(|(s, _)| s)) {
+            sources.reload(span.file);
+        }
+    }
     diagnostic::sort(&mut diagnostics, |d| {
         d.span
             .map(|s| sources.path(s.file).to_string_lossy().into_owned())
@@ -137,47 +197,90 @@ struct CheckedUnit {
     identity: Option<rules::Identity>,
 }
 
-/// [`check_unit`] for every unit, on as many threads as there are cores,
-/// in unit order.
-fn check_units(units: &[Unit]) -> Vec<Result<CheckedUnit, LoadError>> {
+type Outcome<T> = Result<(CheckedUnit, Option<T>), LoadError>;
+
+/// [`check_unit`] then `each` for every unit, on as many threads as there
+/// are cores; `done` sees the outcomes in unit order, each as soon as
+/// those before it are done (so only the few that finished early wait in
+/// memory). Stops at the first error of `done`.
+fn check_units<T: Send>(
+    units: &[Unit],
+    each: &(dyn Fn(Checked<'_>) -> T + Sync),
+    done: &mut dyn FnMut(Outcome<T>) -> Result<(), LoadError>,
+) -> Result<(), LoadError> {
+    let check = |i: usize, unit: &Unit| -> Outcome<T> {
+        let checked = check_unit(unit)?;
+        let output = checked.modeled.as_ref().map(|connector| {
+            each(Checked {
+                index: i,
+                unit,
+                connector,
+                sources: &checked.sources,
+                clean: ![&checked.load, &checked.model, &checked.rules]
+                    .iter()
+                    .any(|ds| ds.iter().any(Diagnostic::is_error)),
+            })
+        });
+        Ok((checked, output))
+    };
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(units.len());
     if workers <= 1 {
-        return units.iter().map(check_unit).collect();
+        return units
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, unit)| done(check(i, unit)));
     }
     let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, Result<CheckedUnit, LoadError>)> = std::thread::scope(|scope| {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (send, received) = std::sync::mpsc::channel::<(usize, Outcome<T>)>();
+    std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
+                let send = send.clone();
+                let (next, stop, check) = (&next, &stop, &check);
                 std::thread::Builder::new()
                     .name("spec-validate".into())
                     .stack_size(WORKER_STACK_BYTES)
-                    .spawn_scoped(scope, || {
-                        let mut done = Vec::new();
-                        loop {
+                    .spawn_scoped(scope, move || {
+                        while !stop.load(Ordering::Relaxed) {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(unit) = units.get(i) else {
                                 break;
                             };
-                            done.push((i, check_unit(unit)));
+                            if send.send((i, check(i, unit))).is_err() {
+                                break;
+                            }
                         }
-                        done
                     })
                     .expect("spawning a validation thread")
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, checked)| checked).collect()
+        drop(send);
+        // Outcomes that arrived before one ahead of them.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut expected = 0;
+        let mut result = Ok(());
+        for (i, outcome) in received.iter() {
+            waiting.insert(i, outcome);
+            while let Some(outcome) = waiting.remove(&expected) {
+                expected += 1;
+                if result.is_ok() {
+                    result = done(outcome);
+                }
+            }
+            if result.is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        for handle in handles {
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        result
+    })
 }
 
 /// Loads one unit, checks it against the schema, models it and runs the
@@ -207,7 +310,7 @@ fn check_unit(unit: &Unit) -> Result<CheckedUnit, LoadError> {
 
 /// The schema check, then the model; the diagnostics of the first that
 /// fails.
-fn model(root: &Node) -> Result<Connector, Vec<Diagnostic>> {
+pub(crate) fn model(root: &Node) -> Result<Connector, Vec<Diagnostic>> {
     let json = root.to_json();
     let schema_diagnostics = schema::check(root, &json);
     if !schema_diagnostics.is_empty() {

@@ -31,32 +31,50 @@ pub fn run(args: Args) -> Outcome {
             return Outcome::Failure;
         }
     };
-    let Some(project) = validated(&paths, "build") else {
-        return Outcome::Failure;
-    };
-    if project.has_errors() {
-        eprintln!("error: the specs have errors; nothing was written");
-        return Outcome::Problems;
-    }
     if !args.check {
-        return write(&args.out, &project, &config);
+        return write(&paths, &args.out, &config);
     }
-    let build = match codegen::build_with(&project.connectors, &config) {
-        Ok(build) => build,
-        Err(error) => return build_failed(&error),
+    // Built into a scratch directory, streamed as `spec build` is (memory
+    // does not grow with the specs), then compared with the output
+    // directory file by file.
+    let scratch = match tempfile::tempdir() {
+        Ok(scratch) => scratch,
+        Err(error) => {
+            eprintln!("error: cannot create a temporary directory: {error}");
+            return Outcome::Failure;
+        }
     };
-    {
-        let mut fix = "spec build".to_string();
-        for path in &paths {
-            if path != Path::new("specs") {
-                fix.push_str(&format!(" {}", display_path(path)));
-            }
+    let built = scratch.path().join("generated");
+    let streamed = match codegen::stream::write(&paths, &config, &built) {
+        Ok(streamed) => streamed,
+        Err(error) => {
+            cannot_read(&error, "build");
+            return Outcome::Failure;
         }
-        if args.out != Path::new("generated") {
-            fix.push_str(&format!(" --out {}", display_path(&args.out)));
+    };
+    report(&streamed.project);
+    match streamed.written {
+        None => {
+            eprintln!("error: the specs have errors; nothing was written");
+            return Outcome::Problems;
         }
-        check(&args.out, &build, &fix)
+        Some(Err(codegen::WriteError::Build(error))) => return build_failed(&error),
+        Some(Err(codegen::WriteError::Output(error))) => {
+            eprintln!("error: cannot write {error}");
+            return Outcome::Failure;
+        }
+        Some(Ok(_)) => {}
     }
+    let mut fix = "spec build".to_string();
+    for path in &paths {
+        if path != Path::new("specs") {
+            fix.push_str(&format!(" {}", display_path(path)));
+        }
+    }
+    if args.out != Path::new("generated") {
+        fix.push_str(&format!(" --out {}", display_path(&args.out)));
+    }
+    check(&args.out, &built, &fix)
 }
 
 fn build_failed(error: &codegen::Error) -> Outcome {
@@ -68,16 +86,25 @@ fn build_failed(error: &codegen::Error) -> Outcome {
 /// Validates `paths`, printing diagnostics (if any) and the count line as
 /// `spec validate` does. `None` when a path cannot be read (reported).
 pub(super) fn validated(paths: &[PathBuf], command: &str) -> Option<Project> {
-    let project = match validate(paths) {
-        Ok(project) => project,
-        Err(error) => {
-            eprintln!("error: cannot read {error}");
-            eprintln!(
-                "  = help: pass spec files or directories that exist, e.g. `spec {command} specs/`"
-            );
-            return None;
+    match validate(paths) {
+        Ok(project) => {
+            report(&project);
+            Some(project)
         }
-    };
+        Err(error) => {
+            cannot_read(&error, command);
+            None
+        }
+    }
+}
+
+fn cannot_read(error: &crate::load::LoadError, command: &str) {
+    eprintln!("error: cannot read {error}");
+    eprintln!("  = help: pass spec files or directories that exist, e.g. `spec {command} specs/`");
+}
+
+/// Prints a project's diagnostics (if any) and the count line.
+fn report(project: &Project) {
     if !project.diagnostics.is_empty() {
         eprint!(
             "{}",
@@ -91,13 +118,25 @@ pub(super) fn validated(paths: &[PathBuf], command: &str) -> Option<Project> {
             project.count(Severity::Warning)
         );
     }
-    Some(project)
 }
 
-/// Builds and writes file by file ([`codegen::write`]), so a large build
-/// is never all in memory.
-fn write(out: &Path, project: &Project, config: &crate::config::Config) -> Outcome {
-    match codegen::write(&project.connectors, config, out) {
+/// Validates and builds connector by connector ([`codegen::stream`]), so
+/// memory does not grow with the number of connectors, and writes the
+/// files only when everything was made.
+fn write(paths: &[PathBuf], out: &Path, config: &crate::config::Config) -> Outcome {
+    let streamed = match codegen::stream::write(paths, config, out) {
+        Ok(streamed) => streamed,
+        Err(error) => {
+            cannot_read(&error, "build");
+            return Outcome::Failure;
+        }
+    };
+    report(&streamed.project);
+    let Some(written) = streamed.written else {
+        eprintln!("error: the specs have errors; nothing was written");
+        return Outcome::Problems;
+    };
+    match written {
         Ok(report) => {
             for path in &report.written {
                 eprintln!("wrote {}", display_path(&out.join(path)));
@@ -122,14 +161,15 @@ fn write(out: &Path, project: &Project, config: &crate::config::Config) -> Outco
     }
 }
 
-fn check(out: &Path, build: &codegen::Build, fix: &str) -> Outcome {
-    let entries = match output::compare(out, build) {
-        Ok(entries) => entries,
+fn check(out: &Path, built: &Path, fix: &str) -> Outcome {
+    let (entries, build) = match output::compare_dirs(out, built, &codegen::owned_dirs()) {
+        Ok(compared) => compared,
         Err(error) => {
             eprintln!("error: cannot read {error}");
             return Outcome::Failure;
         }
     };
+    let build = &build;
     let shown = display_path(out);
     let count = |f: fn(&output::Status) -> bool| entries.iter().filter(|e| f(&e.status)).count();
     let changed = count(|s| matches!(s, output::Status::Changed { .. }));

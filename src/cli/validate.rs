@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::{Outcome, stderr_color};
 use crate::diagnostic::Severity;
 use crate::render::{self, Format, Summary};
-use crate::validate::validate;
+use crate::validate::validate_with;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,7 +21,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> Outcome {
     let paths = super::spec_paths(args.paths);
-    let project = match validate(&paths) {
+    // Models and file texts are dropped as soon as each connector is
+    // checked: memory does not grow with the number of connectors.
+    let options = crate::validate::Options {
+        keep_models: false,
+        keep_texts: false,
+    };
+    let project = match validate_with(&paths, options, &|_| (), &mut |()| {}) {
         Ok(project) => project,
         Err(error) => {
             eprintln!("error: cannot read {error}");

@@ -28,6 +28,7 @@ pub mod docs;
 pub mod output;
 pub mod rows;
 pub mod sql;
+pub mod stream;
 pub mod tables;
 
 use std::path::PathBuf;
@@ -111,20 +112,11 @@ pub fn build_each<E: From<Error> + From<docs::DocsError>>(
 ) -> Result<Vec<PathBuf>, E> {
     let apps = rows::all_rows(connectors.iter().map(|c| (&c.model, display_path(&c.path))))
         .map_err(Error::Rows)?;
-    sink(GeneratedFile {
-        path: PathBuf::from("README.md"),
-        contents: README.to_string(),
-    })?;
-    sink(GeneratedFile {
-        path: PathBuf::from(".gitattributes"),
-        contents: GITATTRIBUTES.to_string(),
-    })?;
+    for file in fixed_files() {
+        sink(file)?;
+    }
     for dialect in dialect::Dialect::ALL {
         let dir = PathBuf::from(sql::SQL_DIR).join(dialect.name());
-        sink(GeneratedFile {
-            path: dir.join("schema.sql"),
-            contents: sql::schema(dialect).text(),
-        })?;
         sink(GeneratedFile {
             path: dir.join("seed.sql"),
             contents: sql::seed(dialect, &apps).text(),
@@ -133,10 +125,36 @@ pub fn build_each<E: From<Error> + From<docs::DocsError>>(
     drop(apps);
     let models: Vec<&crate::model::Connector> = connectors.iter().map(|c| &c.model).collect();
     docs::each_file(&models, &config.docs, &mut |file| sink(file))?;
-    Ok(vec![
-        PathBuf::from(sql::SQL_DIR),
-        PathBuf::from(docs::DOCS_DIR),
-    ])
+    Ok(owned_dirs())
+}
+
+/// The files that do not depend on the specs: the output's README and
+/// `.gitattributes`, and each dialect's schema.
+fn fixed_files() -> Vec<GeneratedFile> {
+    let mut files = vec![
+        GeneratedFile {
+            path: PathBuf::from("README.md"),
+            contents: README.to_string(),
+        },
+        GeneratedFile {
+            path: PathBuf::from(".gitattributes"),
+            contents: GITATTRIBUTES.to_string(),
+        },
+    ];
+    for dialect in dialect::Dialect::ALL {
+        files.push(GeneratedFile {
+            path: PathBuf::from(sql::SQL_DIR)
+                .join(dialect.name())
+                .join("schema.sql"),
+            contents: sql::schema(dialect).text(),
+        });
+    }
+    files
+}
+
+/// The directories the build owns (see [`Build::owned_dirs`]).
+pub fn owned_dirs() -> Vec<PathBuf> {
+    vec![PathBuf::from(sql::SQL_DIR), PathBuf::from(docs::DOCS_DIR)]
 }
 
 /// Builds and writes in one pass (`spec build`): each file is compared with
@@ -149,7 +167,7 @@ pub fn write(
     config: &Config,
     out: &std::path::Path,
 ) -> Result<output::Written, WriteError> {
-    let mut writer = output::Writer::new(out);
+    let writer = output::Writer::new(out);
     let owned_dirs = build_each(connectors, config, &mut |file| {
         writer.stage(file).map_err(WriteError::Output)
     })?;

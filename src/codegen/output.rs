@@ -6,11 +6,12 @@
 //! untouched (their modification times too), and removes stale files from
 //! the directories the build owns. Checking writes nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::{Build, GeneratedFile};
 use crate::render::display_path;
@@ -94,6 +95,63 @@ pub fn compare(out: &Path, build: &Build) -> Result<Vec<Entry>, OutputError> {
     Ok(entries)
 }
 
+/// [`compare`] of `out` with a build already written to the directory
+/// `built`: every file of `built` and every extra file of `out`, sorted by
+/// path, and a [`Build`] holding only the files that differ (what
+/// [`unified_diff`] shows), so a large build is never all in memory.
+pub fn compare_dirs(
+    out: &Path,
+    built: &Path,
+    owned_dirs: &[PathBuf],
+) -> Result<(Vec<Entry>, Build), OutputError> {
+    let mut produced = Vec::new();
+    files_under(built, Path::new(""), &mut produced)?;
+    let mut entries = Vec::new();
+    let mut differing = Vec::new();
+    for rel in &produced {
+        let new_path = built.join(rel);
+        let new = fs::read(&new_path).map_err(at(&new_path))?;
+        let path = out.join(rel);
+        let status = match fs::read(&path) {
+            Ok(bytes) if bytes == new => Status::Unchanged,
+            Ok(bytes) => Status::Changed {
+                old: String::from_utf8_lossy(&bytes).into_owned(),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Status::Missing,
+            Err(e) => return Err(at(&path)(e)),
+        };
+        if status != Status::Unchanged {
+            differing.push(GeneratedFile {
+                path: rel.clone(),
+                contents: String::from_utf8_lossy(&new).into_owned(),
+            });
+        }
+        entries.push(Entry {
+            path: rel.clone(),
+            status,
+        });
+    }
+    let produced: HashSet<&Path> = produced.iter().map(PathBuf::as_path).collect();
+    for dir in owned_dirs {
+        let mut found = Vec::new();
+        files_under(out, dir, &mut found)?;
+        for path in found {
+            if !produced.contains(path.as_path()) {
+                entries.push(Entry {
+                    path,
+                    status: Status::Extra,
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let build = Build {
+        files: differing,
+        owned_dirs: owned_dirs.to_vec(),
+    };
+    Ok((entries, build))
+}
+
 /// Files (and symlinks) under `out/rel`, as paths relative to `out`.
 fn files_under(out: &Path, rel: &Path, found: &mut Vec<PathBuf>) -> Result<(), OutputError> {
     let dir = out.join(rel);
@@ -165,13 +223,21 @@ fn by_path(build: &Build) -> HashMap<&Path, &GeneratedFile> {
 /// `finish` (the build failed), it removes what it staged and the
 /// directories it created, leaving the output directory as it was.
 ///
+/// Files can be staged from several threads at once (a streamed build
+/// renders pages on every core), and a path staged again replaces what was
+/// staged for it before.
+///
 /// [`finish`]: Writer::finish
 pub struct Writer<'a> {
     out: &'a Path,
-    /// Relative path and staged temporary file of each changed file.
-    staged: Vec<(PathBuf, tempfile::TempPath)>,
-    produced: HashSet<PathBuf>,
-    unchanged: usize,
+    state: Mutex<WriterState>,
+}
+
+#[derive(Default)]
+struct WriterState {
+    /// Every produced file by relative path: its staged temporary file, or
+    /// `None` when the disk already holds it.
+    files: BTreeMap<PathBuf, Option<tempfile::TempPath>>,
     /// Directories created for staging, parents first.
     created: Vec<PathBuf>,
 }
@@ -180,35 +246,75 @@ impl<'a> Writer<'a> {
     pub fn new(out: &'a Path) -> Writer<'a> {
         Writer {
             out,
-            staged: Vec::new(),
-            produced: HashSet::new(),
-            unchanged: 0,
-            created: Vec::new(),
+            state: Mutex::new(WriterState::default()),
         }
     }
 
+    fn state(&self) -> std::sync::MutexGuard<'_, WriterState> {
+        // A panic while staging leaves a consistent map (one insert).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Compares `file` with what is on disk and stages it if it differs.
-    pub fn stage(&mut self, file: super::GeneratedFile) -> Result<(), OutputError> {
+    pub fn stage(&self, file: super::GeneratedFile) -> Result<(), OutputError> {
         let path = self.out.join(&file.path);
-        match fs::read(&path) {
-            Ok(bytes) if bytes == file.contents.as_bytes() => self.unchanged += 1,
-            Ok(_) => self.stage_changed(&file.path, &path, file.contents.as_bytes())?,
+        let staged = match fs::read(&path) {
+            Ok(bytes) if bytes == file.contents.as_bytes() => None,
+            Ok(_) => Some(self.stage_changed(&path, file.contents.as_bytes())?),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.stage_changed(&file.path, &path, file.contents.as_bytes())?
+                Some(self.stage_changed(&path, file.contents.as_bytes())?)
             }
             Err(e) => return Err(at(&path)(e)),
-        }
-        self.produced.insert(file.path);
+        };
+        self.state().files.insert(file.path, staged);
+        Ok(())
+    }
+
+    /// A new empty temporary file beside `rel` (relative to the output
+    /// directory), for a file too large to make in memory: the caller
+    /// writes it, then hands it to [`Writer::stage_written`].
+    pub fn temp_file(&self, rel: &Path) -> Result<tempfile::NamedTempFile, OutputError> {
+        let path = self.out.join(rel);
+        self.create_parent(&path)?;
+        temp_file_in(path.parent().unwrap_or(Path::new(".")), &path, b"")
+    }
+
+    /// Stages `temp` (from [`Writer::temp_file`], written) as `rel`, or
+    /// deletes it when the disk already holds the same bytes.
+    pub fn stage_written(
+        &self,
+        rel: &Path,
+        temp: tempfile::NamedTempFile,
+    ) -> Result<(), OutputError> {
+        let path = self.out.join(rel);
+        let same = match fs::File::open(&path) {
+            Ok(old) => same_contents(old, temp.path()).map_err(at(&path))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(at(&path)(e)),
+        };
+        let staged = (!same).then(|| temp.into_temp_path());
+        self.state().files.insert(rel.to_path_buf(), staged);
         Ok(())
     }
 
     fn stage_changed(
-        &mut self,
-        rel: &Path,
+        &self,
         path: &Path,
         contents: &[u8],
-    ) -> Result<(), OutputError> {
+    ) -> Result<tempfile::TempPath, OutputError> {
+        self.create_parent(path)?;
         let dir = path.parent().unwrap_or(Path::new("."));
+        Ok(temp_file_in(dir, path, contents)?.into_temp_path())
+    }
+
+    /// Creates the directory of `path`, remembering what it created.
+    fn create_parent(&self, path: &Path) -> Result<(), OutputError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        if dir.as_os_str().is_empty() || dir.is_dir() {
+            return Ok(());
+        }
+        // Under the lock, so that two threads do not both claim a directory.
+        let mut state = self.state();
         let mut missing = Vec::new();
         let mut ancestor = Some(dir);
         while let Some(d) = ancestor.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
@@ -216,24 +322,20 @@ impl<'a> Writer<'a> {
             ancestor = d.parent();
         }
         fs::create_dir_all(dir).map_err(at(dir))?;
-        self.created.extend(missing.into_iter().rev());
-        let temp = temp_file_in(dir, path, contents)?;
-        self.staged.push((rel.to_path_buf(), temp.into_temp_path()));
+        state.created.extend(missing.into_iter().rev());
         Ok(())
     }
 
     /// Renames the staged files into place and removes the files of
     /// `owned_dirs` that the build did not produce.
-    pub fn finish(mut self, owned_dirs: &[PathBuf]) -> Result<Written, OutputError> {
-        let mut report = Written {
-            unchanged: self.unchanged,
-            ..Written::default()
-        };
+    pub fn finish(self, owned_dirs: &[PathBuf]) -> Result<Written, OutputError> {
+        let mut state = std::mem::take(&mut *self.state());
+        let mut report = Written::default();
         // The staged files themselves are in owned directories too.
-        let staged: HashSet<PathBuf> = self
-            .staged
+        let staged: HashSet<PathBuf> = state
+            .files
             .iter()
-            .filter_map(|(rel, temp)| Some(rel.parent()?.join(temp.file_name()?)))
+            .filter_map(|(rel, temp)| Some(rel.parent()?.join(temp.as_ref()?.file_name()?)))
             .collect();
         let mut extra = Vec::new();
         for dir in owned_dirs {
@@ -242,11 +344,15 @@ impl<'a> Writer<'a> {
             extra.extend(
                 found
                     .into_iter()
-                    .filter(|p| !self.produced.contains(p) && !staged.contains(p)),
+                    .filter(|p| !state.files.contains_key(p) && !staged.contains(p)),
             );
         }
-        self.created.clear();
-        for (rel, temp) in std::mem::take(&mut self.staged) {
+        state.created.clear();
+        for (rel, temp) in std::mem::take(&mut state.files) {
+            let Some(temp) = temp else {
+                report.unchanged += 1;
+                continue;
+            };
             let path = self.out.join(&rel);
             temp.persist(&path).map_err(|e| at(&path)(e.error))?;
             report.written.push(rel);
@@ -267,9 +373,32 @@ impl Drop for Writer<'_> {
     fn drop(&mut self) {
         // Unfinished: delete the staged files, then the directories made
         // for them (deepest first; only those left empty).
-        self.staged.clear();
-        for dir in self.created.iter().rev() {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        state.files.clear();
+        for dir in state.created.iter().rev() {
             let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Whether the file `old` holds exactly the bytes of the file at `new`.
+fn same_contents(old: fs::File, new: &Path) -> io::Result<bool> {
+    use std::io::Read as _;
+    let new = fs::File::open(new)?;
+    if old.metadata()?.len() != new.metadata()?.len() {
+        return Ok(false);
+    }
+    let (mut old, mut new) = (io::BufReader::new(old), io::BufReader::new(new));
+    let (mut a, mut b) = (vec![0; 1 << 16], vec![0; 1 << 16]);
+    loop {
+        let n = old.read(&mut a)?;
+        if n == 0 {
+            // Same length: `new` is at its end too.
+            return Ok(true);
+        }
+        new.read_exact(&mut b[..n])?;
+        if a[..n] != b[..n] {
+            return Ok(false);
         }
     }
 }

@@ -576,9 +576,11 @@ fn text(text: Option<&Text>) -> (SqlValue, SqlValue) {
     match text {
         None => (SqlValue::Null, SqlValue::Null),
         Some(t @ Text::Plain(_)) => (SqlValue::text(t.get("en")), SqlValue::Null),
-        Some(t @ Text::Localized(map)) => {
-            (SqlValue::text(t.get("en")), json_text(&json_value(map)))
-        }
+        Some(t @ Text::Localized(map)) => (
+            SqlValue::text(t.get("en")),
+            // Straight to text: only strings, nothing to normalize.
+            SqlValue::Text(serde_json::to_string(map).expect("a map of strings serializes")),
+        ),
     }
 }
 
@@ -612,20 +614,27 @@ fn json_value(value: &impl Serialize) -> Value {
     normalize(serde_json::to_value(value).expect("the model serializes to JSON"))
 }
 
-fn normalize(value: Value) -> Value {
+fn normalize(mut value: Value) -> Value {
+    normalize_in_place(&mut value);
+    value
+}
+
+/// In place: rebuilding every object would hash every key again.
+fn normalize_in_place(value: &mut Value) {
     match value {
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64()
+                && n.is_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9_007_199_254_740_992.0
+            {
                 // Exact: |f| < 2^53 and integral.
-                Value::Number((f as i64).into())
+                *value = Value::Number((f as i64).into());
             }
-            _ => Value::Number(n),
-        },
-        Value::Array(items) => Value::Array(items.into_iter().map(normalize).collect()),
-        Value::Object(map) => {
-            Value::Object(map.into_iter().map(|(k, v)| (k, normalize(v))).collect())
         }
-        other => other,
+        Value::Array(items) => items.iter_mut().for_each(normalize_in_place),
+        Value::Object(map) => map.values_mut().for_each(normalize_in_place),
+        _ => {}
     }
 }
 

@@ -62,8 +62,18 @@ pub struct Script {
 }
 
 impl Script {
-    /// The file's text.
+    /// The file's text: [`Script::head`], every statement, [`Script::tail`].
     pub fn text(&self) -> String {
+        let mut out = self.head();
+        statements_text(&self.statements, &mut out);
+        out.push_str(self.tail());
+        out
+    }
+
+    /// The text before the statements: header comments, session settings,
+    /// and the transaction's start. (A streamed seed writes the statements
+    /// of one app at a time between [`Script::head`] and [`Script::tail`].)
+    pub fn head(&self) -> String {
         let mut out = String::new();
         for line in &self.header {
             comment_line(&mut out, "", line);
@@ -75,18 +85,29 @@ impl Script {
         if self.transactional {
             let _ = writeln!(out, "{};", self.dialect.begin());
         }
-        for statement in &self.statements {
-            if let Some(comment) = &statement.comment {
-                out.push('\n');
-                comment_line(&mut out, "", comment);
-            }
-            out.push_str(&statement.sql);
-            out.push_str(";\n");
-        }
-        if self.transactional {
-            out.push_str("\nCOMMIT;\n");
-        }
         out
+    }
+
+    /// The text after the statements.
+    pub fn tail(&self) -> &'static str {
+        if self.transactional {
+            "\nCOMMIT;\n"
+        } else {
+            ""
+        }
+    }
+}
+
+/// Statements as they read in a file: each one's comment, then its SQL and
+/// `;`.
+pub fn statements_text(statements: &[Statement], out: &mut String) {
+    for statement in statements {
+        if let Some(comment) = &statement.comment {
+            out.push('\n');
+            comment_line(out, "", comment);
+        }
+        out.push_str(&statement.sql);
+        out.push_str(";\n");
     }
 }
 
@@ -198,6 +219,22 @@ fn create_table(dialect: Dialect, table: &Table) -> String {
 /// gone; at the end, actions and triggers that are gone, and apps that are
 /// gone with all their rows.
 pub fn seed(dialect: Dialect, apps: &[AppRows]) -> Script {
+    let mut statements = Vec::new();
+    for app in apps {
+        statements.extend(app_statements(dialect, app));
+    }
+    let app_ids: Vec<i64> = apps.iter().map(|a| a.app_id).collect();
+    let mut action_ids: Vec<i64> = apps.iter().flat_map(action_ids).collect();
+    action_ids.sort_unstable();
+    statements.extend(sweep_deletes(dialect, &app_ids, &action_ids));
+    Script {
+        statements,
+        ..seed_script(dialect)
+    }
+}
+
+/// The seed without statements: its header, settings and transaction.
+pub fn seed_script(dialect: Dialect) -> Script {
     let header = vec![
         GENERATED.to_string(),
         REGENERATE.to_string(),
@@ -212,23 +249,6 @@ pub fn seed(dialect: Dialect, apps: &[AppRows]) -> Script {
             .to_string(),
         "or not at all, and running it again leaves the same rows.".to_string(),
     ];
-    let mut statements = Vec::new();
-    for app in apps {
-        let mut first = true;
-        for table_rows in &app.tables.tables {
-            let rows: Vec<&Row> = table_rows.rows.values().collect();
-            for statement in upserts(dialect, table_rows.table, &rows) {
-                statements.push(if first {
-                    first = false;
-                    statement.with_comment(format!("app {} `{}`", app.app_id, app.app_key))
-                } else {
-                    statement
-                });
-            }
-        }
-        statements.extend(app_deletes(dialect, app));
-    }
-    statements.extend(sweep_deletes(dialect, apps));
     Script {
         dialect,
         header,
@@ -238,8 +258,36 @@ pub fn seed(dialect: Dialect, apps: &[AppRows]) -> Script {
             .map(|s| s.to_string())
             .collect(),
         transactional: true,
-        statements,
+        statements: Vec::new(),
     }
+}
+
+/// One app's block of the seed: the upserts of its rows (the first one
+/// naming the app), then the deletes of its rows the spec no longer has.
+pub fn app_statements(dialect: Dialect, app: &AppRows) -> Vec<Statement> {
+    let mut statements = Vec::new();
+    let mut first = true;
+    for table_rows in &app.tables.tables {
+        let rows: Vec<&Row> = table_rows.rows.values().collect();
+        for statement in upserts(dialect, table_rows.table, &rows) {
+            statements.push(if first {
+                first = false;
+                statement.with_comment(format!("app {} `{}`", app.app_id, app.app_key))
+            } else {
+                statement
+            });
+        }
+    }
+    statements.extend(app_deletes(dialect, app));
+    statements
+}
+
+/// The ids of an app's actions and triggers, in key order.
+pub fn action_ids(app: &AppRows) -> impl Iterator<Item = i64> + '_ {
+    app.tables.tables[tables::ACTIONS_AT]
+        .rows
+        .keys()
+        .filter_map(|k| k[0].as_int())
 }
 
 /// Deletes within one app: auth fields and action fields the spec no longer
@@ -285,19 +333,11 @@ fn app_deletes(dialect: Dialect, app: &AppRows) -> Vec<Statement> {
 }
 
 /// Deletes of actions, triggers and apps the specs no longer have, with
-/// their rows; children before parents.
-fn sweep_deletes(dialect: Dialect, apps: &[AppRows]) -> Vec<Statement> {
-    let app_ids: Vec<SqlValue> = apps.iter().map(|a| SqlValue::Int(a.app_id)).collect();
-    let mut action_ids: Vec<SqlValue> = apps
-        .iter()
-        .flat_map(|a| {
-            a.tables.tables[tables::ACTIONS_AT]
-                .rows
-                .keys()
-                .map(|k| k[0].clone())
-        })
-        .collect();
-    action_ids.sort();
+/// their rows; children before parents. `app_ids` in seed order (by app
+/// id), `action_ids` sorted.
+pub fn sweep_deletes(dialect: Dialect, app_ids: &[i64], action_ids: &[i64]) -> Vec<Statement> {
+    let app_ids: Vec<SqlValue> = app_ids.iter().map(|&id| SqlValue::Int(id)).collect();
+    let action_ids: Vec<SqlValue> = action_ids.iter().map(|&id| SqlValue::Int(id)).collect();
     let not_in = |table: &str, column: &str, values: &[SqlValue]| {
         let mut sql = format!("DELETE FROM {table}");
         if !values.is_empty() {

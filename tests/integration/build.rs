@@ -526,3 +526,166 @@ fn diff_from_an_unknown_ref_or_a_broken_baseline_exits_2() {
         run.stdout
     );
 }
+
+// ---------------------------------------------------------------------------
+// The streamed build (`spec build` without `--check`)
+
+/// `n` copies of the base fixture's single-file connector, named so that
+/// path order and app-id order disagree (the seed must still come out by
+/// app id), one late copy adding a third language (so the pages rendered
+/// before it must be rendered again for the site's languages), plus the
+/// fixture's directory connector.
+fn varied_specs(dir: &Path, n: usize) {
+    let base_text = fs::read_to_string(base().join("tiny_erp.yaml")).unwrap();
+    for i in 0..n {
+        let app = 6000 - 2 * i;
+        let mut text = base_text
+            .replace("id: 9001", &format!("id: {app}"))
+            .replace("id: 9002", &format!("id: {}", app + 1))
+            .replace("key: tiny_erp", &format!("key: tiny_erp_{i:02}"));
+        if i == n - 2 {
+            text = text.replace("zh: 小型 ERP}", "zh: 小型 ERP, ja: 小さな ERP}");
+        }
+        fs::write(dir.join(format!("c_{i:02}.yaml")), text).unwrap();
+    }
+    copy_dir(&base().join("notes"), &dir.join("notes"));
+}
+
+/// Every file under `dir`, by relative path.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.insert(rel, fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The streamed build writes exactly the files of the in-memory build
+/// ([`spec::codegen::build_with`]), whatever the order of paths and app
+/// ids, with the default templates (pages rendered early, some again) and
+/// with the project's own (pages rendered at the end, here listing every
+/// connector on every connector page).
+#[test]
+fn streamed_build_writes_the_bytes_of_the_in_memory_build() {
+    let specs = tempfile::tempdir().unwrap();
+    varied_specs(specs.path(), 12);
+    let templates = tempfile::tempdir().unwrap();
+    fs::write(
+        templates.path().join("connector.md"),
+        "# {{ connector.key }}\n{% for c in site.connectors %}- {{ c.key }}\n{% endfor %}",
+    )
+    .unwrap();
+    let configs = [
+        spec::config::Config::default(),
+        spec::config::Config::parse(
+            &format!(
+                "[docs]\nbase_url = \"https://docs.example.com/\"\ntemplates = \"{}\"\n",
+                templates.path().display()
+            ),
+            Path::new("spec.toml"),
+        )
+        .unwrap(),
+    ];
+    for paths in [vec![specs.path().to_path_buf()], vec![repo().join("specs")]] {
+        let project = spec::validate::validate(&paths).unwrap();
+        assert!(!project.has_errors(), "{:?}", project.diagnostics);
+        for config in &configs {
+            let expected = spec::codegen::build_with(&project.connectors, config).unwrap();
+            let out = tempfile::tempdir().unwrap();
+            let streamed = spec::codegen::stream::write(&paths, config, out.path()).unwrap();
+            let written = streamed.written.expect("no spec errors").unwrap();
+            assert_eq!(written.written.len(), expected.files.len());
+            let got = tree(out.path());
+            let want: std::collections::BTreeMap<String, Vec<u8>> = expected
+                .files
+                .iter()
+                .map(|f| {
+                    (
+                        f.path.to_string_lossy().replace('\\', "/"),
+                        f.contents.clone().into_bytes(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                got.keys().collect::<Vec<_>>(),
+                want.keys().collect::<Vec<_>>()
+            );
+            for (path, bytes) in &want {
+                assert!(&got[path] == bytes, "{path} differs");
+            }
+            // Built again over itself: nothing changes.
+            let again = spec::codegen::stream::write(&paths, config, out.path()).unwrap();
+            let again = again.written.unwrap().unwrap();
+            assert_eq!(again.written, Vec::<PathBuf>::new());
+            assert_eq!(again.unchanged, expected.files.len());
+        }
+    }
+}
+
+/// A build that fails writes nothing and leaves no staged file behind:
+/// whether the problem is found in one connector (rows no database can
+/// hold, after other connectors were already generated) or only at the end
+/// (two connectors with one app id).
+#[test]
+fn a_streamed_build_that_fails_leaves_the_output_as_it_was() {
+    let specs = tempfile::tempdir().unwrap();
+    varied_specs(specs.path(), 8);
+    let out = tempfile::tempdir().unwrap();
+    let generated = out.path().join("generated");
+    let paths = vec![specs.path().to_path_buf()];
+    let config = spec::config::Config::default();
+    spec::codegen::stream::write(&paths, &config, &generated)
+        .unwrap()
+        .written
+        .unwrap()
+        .unwrap();
+    let before = tree(out.path());
+
+    // A NUL byte in the sixth connector's description.
+    let sixth = specs.path().join("c_05.yaml");
+    edit(&sixth, r#"🚀 and\na"#, r#"🚀 and\0a"#);
+    let streamed = spec::codegen::stream::write(&paths, &config, &generated).unwrap();
+    let error = streamed.written.expect("valid specs").expect_err("NUL");
+    assert!(format!("{error:?}").contains("NUL"), "{error:?}");
+    assert_eq!(tree(out.path()), before);
+
+    // A duplicate app id, found only when every connector was checked.
+    edit(&sixth, r#"🚀 and\0a"#, r#"🚀 and\na"#);
+    let last = specs.path().join("c_07.yaml");
+    edit(&last, "  id: 5986\n", "  id: 6000\n");
+    let streamed = spec::codegen::stream::write(&paths, &config, &generated).unwrap();
+    assert!(streamed.project.has_errors());
+    assert!(streamed.written.is_none());
+    assert_eq!(tree(out.path()), before);
+    // The diagnostic shows the line of the other file, whose text the
+    // validation had already dropped.
+    let shown = spec::render::human(
+        &streamed.project.sources,
+        &streamed.project.diagnostics,
+        false,
+    );
+    assert!(shown.contains("id: 6000"), "{shown}");
+
+    // Through the binary too; a fresh output directory is not even made.
+    let fresh = out.path().join("fresh");
+    let run = spec_in(
+        specs.path(),
+        &["build", ".", "--out", fresh.to_str().unwrap()],
+    )
+    .expect(1);
+    assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+    assert!(!fresh.exists());
+}

@@ -166,75 +166,10 @@ pub fn each_file<E: From<DocsError>>(
 ) -> Result<(), E> {
     let mut connectors: Vec<&Connector> = connectors.to_vec();
     connectors.sort_by(|a, b| a.app.key.cmp(&b.app.key));
-
-    let mut languages = Vec::new();
-    for c in &connectors {
-        view::languages(c, &mut languages);
-    }
-    if languages.is_empty() {
-        languages.push("en".to_string());
-    }
-    view::sort_languages(&mut languages);
-
-    let mut changelog = changelog::by_app(&config.changelog).map_err(|e| DocsError {
-        message: e.to_string(),
-        help: None,
-    })?;
-    let env = environment(config, Arc::new(languages.clone()))?;
-
-    let words = words(&languages);
-    let site = site(&connectors, &languages, config, &words);
-    let options = view::Options {
-        words: &words,
-        // Default templates place the ready-made field tables; templates of
-        // the project's own may want the fields as data.
-        structured: !config.templates.is_empty(),
-    };
-
-    let mut render = |template: &str, path: String, ctx: Value| -> Result<(), E> {
-        let contents = render(&env, template, ctx, config)?;
-        sink(GeneratedFile {
-            path: PathBuf::from(DOCS_DIR).join(path),
-            contents,
-        })
-    };
-    render(
-        "index.html",
-        "index.html".into(),
-        page(&site, "index", "index.html", Value::UNDEFINED),
-    )?;
-    render(
-        "index.md",
-        "README.md".into(),
-        page(&site, "index", "README.md", Value::UNDEFINED),
-    )?;
-    render(
-        "tables.html",
-        "tables.html".into(),
-        page(
-            &site,
-            "tables",
-            "tables.html",
-            Value::from(Serde(tables_view())),
-        ),
-    )?;
-    render(
-        "assets/style.css",
-        "assets/style.css".into(),
-        page(&site, "asset", "assets/style.css", Value::UNDEFINED),
-    )?;
-    render(
-        "assets/app.js",
-        "assets/app.js".into(),
-        page(&site, "asset", "assets/app.js", Value::UNDEFINED),
-    )?;
-    if config.base_url.is_some() {
-        render(
-            "sitemap.xml",
-            "sitemap.xml".into(),
-            page(&site, "sitemap", "sitemap.xml", Value::UNDEFINED),
-        )?;
-    }
+    let mut changelog = changelog_by_app(config)?;
+    let summaries = connectors.iter().map(|c| view::summary(c)).collect();
+    let renderer = Renderer::new(config, site_languages(&connectors), summaries)?;
+    renderer.site_pages(sink)?;
 
     // Connector pages: the bulk of the work, spread over the cores. Each
     // worker takes every n-th connector and sends its pages to this thread,
@@ -253,12 +188,11 @@ pub fn each_file<E: From<DocsError>>(
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
-                let (env, site, jobs, options) = (&env, &site, &jobs, &options);
+                let (renderer, jobs) = (&renderer, &jobs);
                 let pages = pages.clone();
                 scope.spawn(move || {
                     for (connector, releases) in jobs.iter().skip(w).step_by(workers) {
-                        let view = view::connector(connector, releases.clone(), options);
-                        let pair = connector_pages(env, site, &connector.app.key, view, config)?;
+                        let pair = renderer.connector_pages(connector, releases.clone())?;
                         if pages.send(pair).is_err() {
                             // The sink failed; its error is reported.
                             break;
@@ -282,6 +216,122 @@ pub fn each_file<E: From<DocsError>>(
         }
         sunk
     })
+}
+
+/// The project's changelog (`spec.toml`: `[docs] changelog`), by app key.
+pub fn changelog_by_app(
+    config: &DocsConfig,
+) -> Result<std::collections::BTreeMap<String, Vec<changelog::Release>>, DocsError> {
+    changelog::by_app(&config.changelog).map_err(|e| DocsError {
+        message: e.to_string(),
+        help: None,
+    })
+}
+
+/// The site's languages: every language tag the connectors' texts use,
+/// `en` first (just `en` when none is tagged).
+pub fn site_languages(connectors: &[&Connector]) -> Vec<String> {
+    let mut languages = Vec::new();
+    for c in connectors {
+        view::languages(c, &mut languages);
+    }
+    finish_languages(languages)
+}
+
+/// Language tags (in any order, repeated or not) as the site's languages.
+pub fn finish_languages(mut languages: Vec<String>) -> Vec<String> {
+    if languages.is_empty() {
+        languages.push("en".to_string());
+    }
+    view::sort_languages(&mut languages);
+    languages
+}
+
+/// Renders the pages of one site: the environment with its templates, the
+/// UI words and the `site` every page sees, made once for the site's
+/// languages and connectors.
+pub struct Renderer<'c> {
+    config: &'c DocsConfig,
+    languages: Vec<String>,
+    env: Environment<'static>,
+    words: fields::Words,
+    site: Value,
+}
+
+impl<'c> Renderer<'c> {
+    /// `summaries` sorted by key; `languages` from [`site_languages`].
+    pub fn new(
+        config: &'c DocsConfig,
+        languages: Vec<String>,
+        summaries: Vec<view::Summary>,
+    ) -> Result<Renderer<'c>, DocsError> {
+        let env = environment(config, Arc::new(languages.clone()))?;
+        let words = words(&languages);
+        let site = site(summaries, &languages, config, &words);
+        Ok(Renderer {
+            config,
+            languages,
+            env,
+            words,
+            site,
+        })
+    }
+
+    /// The languages the pages are rendered for.
+    pub fn languages(&self) -> &[String] {
+        &self.languages
+    }
+
+    /// The index, the tables page, the assets and the sitemap: every page
+    /// but the connectors' own.
+    pub fn site_pages<E: From<DocsError>>(
+        &self,
+        sink: &mut dyn FnMut(GeneratedFile) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (env, site, config) = (&self.env, &self.site, self.config);
+        let mut render = |template: &str, path: &str, kind: &str, data: Value| -> Result<(), E> {
+            let contents = render(env, template, page(site, kind, path, data), config)?;
+            sink(GeneratedFile {
+                path: PathBuf::from(DOCS_DIR).join(path),
+                contents,
+            })
+        };
+        render("index.html", "index.html", "index", Value::UNDEFINED)?;
+        render("index.md", "README.md", "index", Value::UNDEFINED)?;
+        render(
+            "tables.html",
+            "tables.html",
+            "tables",
+            Value::from(Serde(tables_view())),
+        )?;
+        render(
+            "assets/style.css",
+            "assets/style.css",
+            "asset",
+            Value::UNDEFINED,
+        )?;
+        render("assets/app.js", "assets/app.js", "asset", Value::UNDEFINED)?;
+        if config.base_url.is_some() {
+            render("sitemap.xml", "sitemap.xml", "sitemap", Value::UNDEFINED)?;
+        }
+        Ok(())
+    }
+
+    /// A connector's HTML and Markdown pages.
+    pub fn connector_pages(
+        &self,
+        connector: &Connector,
+        releases: Vec<changelog::Release>,
+    ) -> Result<[GeneratedFile; 2], DocsError> {
+        let options = view::Options {
+            words: &self.words,
+            // Default templates place the ready-made field tables; templates
+            // of the project's own may want the fields as data.
+            structured: !self.config.templates.is_empty(),
+        };
+        let view = view::connector(connector, releases, &options);
+        connector_pages(&self.env, &self.site, &connector.app.key, view, self.config)
+    }
 }
 
 fn connector_pages(
@@ -596,8 +646,8 @@ struct Site<'a> {
     title: &'a str,
     base_url: Option<&'a str>,
     languages: Vec<Language>,
-    connectors: Vec<view::Summary<'a>>,
-    categories: Vec<&'a str>,
+    connectors: Vec<view::Summary>,
+    categories: Vec<String>,
     auth_types: Vec<AuthType>,
 }
 
@@ -620,14 +670,22 @@ fn both(en: &str, zh: &str) -> Text {
 /// What every page sees as `site`: the title, languages, every connector's
 /// summary, the filters' choices and the UI strings (`site.ui`).
 fn site(
-    connectors: &[&Connector],
+    connectors: Vec<view::Summary>,
     languages: &[String],
     config: &DocsConfig,
     words: &fields::Words,
 ) -> Value {
-    let mut categories: Vec<&str> = connectors.iter().map(|c| c.app.category.as_str()).collect();
+    let mut categories: Vec<String> = connectors.iter().map(|c| c.category.clone()).collect();
     categories.sort_unstable();
     categories.dedup();
+    let auth_types = ui::AUTH_TYPES
+        .iter()
+        .filter(|(key, _, _)| connectors.iter().any(|c| c.auth_type == *key))
+        .map(|(key, en, zh)| AuthType {
+            key,
+            name: both(en, zh),
+        })
+        .collect();
     let data = Site {
         title: &config.title,
         base_url: config.base_url.as_deref(),
@@ -638,16 +696,9 @@ fn site(
                 name: ui::language_name(tag).to_string(),
             })
             .collect(),
-        connectors: connectors.iter().map(|c| view::summary(c)).collect(),
+        connectors,
         categories,
-        auth_types: ui::AUTH_TYPES
-            .iter()
-            .filter(|(key, _, _)| connectors.iter().any(|c| c.auth.kind() == *key))
-            .map(|(key, en, zh)| AuthType {
-                key,
-                name: both(en, zh),
-            })
-            .collect(),
+        auth_types,
     };
     let ui = Value::from_pairs(
         ui::STRINGS

@@ -44,12 +44,12 @@ pub struct ConnectorView<'a> {
 
 /// A connector on the index: what its card shows and what search matches.
 #[derive(Debug, Serialize)]
-pub struct Summary<'a> {
+pub struct Summary {
     pub id: u64,
-    pub key: &'a str,
-    pub name: &'a Text,
-    pub description: Option<&'a Text>,
-    pub category: &'a str,
+    pub key: String,
+    pub name: Text,
+    pub description: Option<Text>,
+    pub category: String,
     pub auth_type: &'static str,
     pub actions: usize,
     pub triggers: usize,
@@ -321,7 +321,9 @@ pub fn sort_languages(languages: &mut Vec<String>) {
     languages.dedup();
 }
 
-pub fn summary(connector: &Connector) -> Summary<'_> {
+/// Owned: a streamed build keeps the summaries of every connector, and only
+/// them, for the index.
+pub fn summary(connector: &Connector) -> Summary {
     let app = &connector.app;
     let mut search = String::new();
     let mut push = |s: &str| {
@@ -352,10 +354,10 @@ pub fn summary(connector: &Connector) -> Summary<'_> {
     search.pop();
     Summary {
         id: app.id,
-        key: &app.key,
-        name: &app.name,
-        description: app.description.as_ref(),
-        category: &app.category,
+        key: app.key.clone(),
+        name: app.name.clone(),
+        description: app.description.clone(),
+        category: app.category.clone(),
         auth_type: connector.auth.kind(),
         actions: connector.actions.len(),
         triggers: connector.triggers.len(),
