@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 
 use super::Outcome;
-use super::build::validated;
+use super::build::{cannot_read, report as report_project};
 use crate::codegen::apply::{self, Applied, Database, Mode};
-use crate::codegen::{changes, rows};
+use crate::codegen::changes;
+use crate::codegen::rows::{self, AppRows, BuildError, Tables};
+use crate::validate::{Checked, Options, validate_with};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,20 +28,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> Outcome {
     let paths = super::spec_paths(args.paths);
-    let Some(project) = validated(&paths, "apply") else {
-        return Outcome::Failure;
-    };
-    if project.has_errors() {
-        eprintln!("error: the specs have errors; nothing was applied");
-        return Outcome::Problems;
-    }
-    let desired = match rows::project_rows(&project.connectors) {
+    let desired = match desired_rows(&paths) {
         Ok(tables) => tables,
-        Err(error) => {
-            eprintln!("error: {error}");
-            eprintln!("nothing was applied");
-            return Outcome::Problems;
-        }
+        Err(outcome) => return outcome,
     };
     let Some(url) = args
         .database_url
@@ -110,4 +101,52 @@ fn report(applied: &Applied) {
         "applied in one transaction: {inserted} inserted, {updated} updated, {deleted} deleted ({} statement(s))",
         applied.statements.len()
     );
+}
+
+/// Validates `paths` and turns each connector into its rows on the thread
+/// that checked it, dropping its model right away (memory stays small for
+/// thousands of connectors); then merges the rows in app-id order.
+fn desired_rows(paths: &[PathBuf]) -> Result<Tables, Outcome> {
+    let each = |checked: Checked<'_>| -> Option<Result<AppRows, BuildError>> {
+        let connector = checked.connector;
+        checked.clean.then(|| {
+            rows::app_rows(
+                &connector.model,
+                &crate::render::display_path(&connector.path),
+            )
+        })
+    };
+    let mut apps = Vec::new();
+    let options = Options {
+        keep_models: false,
+        keep_texts: false,
+    };
+    let project = match validate_with(paths, options, &each, &mut |rows| apps.extend(rows)) {
+        Ok(project) => project,
+        Err(error) => {
+            cannot_read(&error, "apply");
+            return Err(Outcome::Failure);
+        }
+    };
+    report_project(&project);
+    if project.has_errors() {
+        eprintln!("error: the specs have errors; nothing was applied");
+        return Err(Outcome::Problems);
+    }
+    let mut apps = match apps.into_iter().collect::<Result<Vec<AppRows>, _>>() {
+        Ok(apps) => apps,
+        Err(error) => {
+            eprintln!("error: {error}");
+            eprintln!("nothing was applied");
+            return Err(Outcome::Problems);
+        }
+    };
+    // The same order as `rows::all_rows`, so errors and rows do not
+    // depend on threads.
+    apps.sort_by_key(|a| a.app_id);
+    let mut tables = Tables::default();
+    for app in apps {
+        tables.extend(app.tables);
+    }
+    Ok(tables)
 }

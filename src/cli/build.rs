@@ -98,13 +98,13 @@ pub(super) fn validated(paths: &[PathBuf], command: &str) -> Option<Project> {
     }
 }
 
-fn cannot_read(error: &crate::load::LoadError, command: &str) {
+pub(super) fn cannot_read(error: &crate::load::LoadError, command: &str) {
     eprintln!("error: cannot read {error}");
     eprintln!("  = help: pass spec files or directories that exist, e.g. `spec {command} specs/`");
 }
 
 /// Prints a project's diagnostics (if any) and the count line.
-fn report(project: &Project) {
+pub(super) fn report(project: &Project) {
     if !project.diagnostics.is_empty() {
         eprint!(
             "{}",

@@ -339,8 +339,12 @@ fn apply_in_transaction(
     let delta = diff::delta(&actual, desired);
     let statements = sql::delta(db.dialect, &delta);
     if mode == Mode::Write {
-        for statement in &statements {
-            db.execute(&statement.sql)?;
+        if db.dialect == Dialect::Postgres {
+            write_with_copy(db, &delta, &statements)?;
+        } else {
+            for statement in &statements {
+                db.execute(&statement.sql)?;
+            }
         }
     }
     Ok(Applied {
@@ -361,9 +365,102 @@ fn apply_in_transaction(
     })
 }
 
+/// PostgreSQL: the delta with every inserted row loaded by `COPY ...
+/// FROM STDIN` instead of its `INSERT` statements (several times faster
+/// for a first apply). Same order as the statements: deletes, then table
+/// by table (parents first) its updates and its new rows. The tables are
+/// locked and the delta was read inside this transaction, so a new row
+/// cannot already exist and a plain COPY equals the upsert.
+fn write_with_copy(
+    db: &mut Database,
+    delta: &diff::Delta<'_>,
+    statements: &[Statement],
+) -> Result<(), DbError> {
+    for statement in statements.iter().filter(|s| s.sql.starts_with("DELETE ")) {
+        db.execute(&statement.sql)?;
+    }
+    for table_delta in &delta.tables {
+        let table = table_delta.table;
+        let update = format!("UPDATE {} SET ", table.name);
+        for statement in statements.iter().filter(|s| s.sql.starts_with(&update)) {
+            db.execute(&statement.sql)?;
+        }
+        if table_delta.inserted.is_empty() {
+            continue;
+        }
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
+        let copy = format!("COPY {} ({}) FROM STDIN", table.name, columns.join(", "));
+        let Conn::Postgres(conn) = &mut db.conn else {
+            return Err(DbError::new("COPY is PostgreSQL's"));
+        };
+        let rows = &table_delta.inserted;
+        db.rt
+            .block_on(async {
+                let mut sink = conn.copy_in_raw(&copy).await?;
+                let mut chunk = Vec::with_capacity(COPY_CHUNK_BYTES + 4096);
+                for row in rows {
+                    copy_row(row, &mut chunk);
+                    if chunk.len() >= COPY_CHUNK_BYTES {
+                        sink.send(std::mem::take(&mut chunk)).await?;
+                    }
+                }
+                if !chunk.is_empty() {
+                    sink.send(chunk).await?;
+                }
+                sink.finish().await
+            })
+            .map_err(|e| DbError::at(e, &copy))?;
+    }
+    Ok(())
+}
+
+/// What is sent to the server at a time: bounded memory for any delta.
+const COPY_CHUNK_BYTES: usize = 1 << 20;
+
+/// One row in COPY's text format: tab-separated, `\N` for NULL, and
+/// backslash, tab, newline and carriage return escaped.
+fn copy_row(row: &Row, out: &mut Vec<u8>) {
+    for (i, value) in row.0.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        match value {
+            SqlValue::Null => out.extend_from_slice(b"\\N"),
+            SqlValue::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+            SqlValue::Text(text) => {
+                for &byte in text.as_bytes() {
+                    match byte {
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'\t' => out.extend_from_slice(b"\\t"),
+                        b'\n' => out.extend_from_slice(b"\\n"),
+                        b'\r' => out.extend_from_slice(b"\\r"),
+                        _ => out.push(byte),
+                    }
+                }
+            }
+        }
+    }
+    out.push(b'\n');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_rows_escape_what_the_text_format_reads() {
+        let row = Row(vec![
+            SqlValue::Int(-7),
+            SqlValue::Null,
+            SqlValue::Text("a\\b\tc\nd\re 'q' 中文 😀 \\N".into()),
+        ]);
+        let mut out = Vec::new();
+        copy_row(&row, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "-7\t\\N\ta\\\\b\\tc\\nd\\re 'q' 中文 😀 \\\\N\n"
+        );
+    }
 
     #[test]
     fn dialects_come_from_the_scheme() {
