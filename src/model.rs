@@ -36,6 +36,16 @@ pub struct Connector {
     pub triggers: Vec<Trigger>,
 }
 
+impl Connector {
+    /// Each action and trigger as `action <key>` / `trigger <key>`, in
+    /// spec order (how `spec test` names what a case covers).
+    pub fn operation_names(&self) -> Vec<String> {
+        let actions = self.actions.iter().map(|a| format!("action {}", a.key));
+        let triggers = self.triggers.iter().map(|t| format!("trigger {}", t.key));
+        actions.chain(triggers).collect()
+    }
+}
+
 /// Text shown to people: one string, or one string per language tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]

@@ -224,17 +224,7 @@ pub fn run(args: Args) -> Outcome {
             .iter()
             .filter_map(|r| r.tests.as_deref())
             .collect();
-        let operations = connector
-            .actions
-            .iter()
-            .map(|a| format!("action {}", a.key))
-            .chain(
-                connector
-                    .triggers
-                    .iter()
-                    .map(|t| format!("trigger {}", t.key)),
-            );
-        for operation in operations {
+        for operation in connector.operation_names() {
             if !tested.contains(&operation.as_str()) {
                 untested.push(format!("{}: {operation}", connector.app.key));
             }

@@ -60,6 +60,29 @@ fn at(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     }
 }
 
+/// Adds an `Extra` entry for each file under the build's own directories
+/// in `out` that the build did not produce.
+fn push_extra(
+    out: &Path,
+    owned_dirs: &[PathBuf],
+    produced: &HashSet<&Path>,
+    entries: &mut Vec<Entry>,
+) -> Result<(), OutputError> {
+    for dir in owned_dirs {
+        let mut found = Vec::new();
+        files_under(out, dir, &mut found)?;
+        for path in found {
+            if !produced.contains(path.as_path()) {
+                entries.push(Entry {
+                    path,
+                    status: Status::Extra,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every produced file and every extra file, sorted by path.
 pub fn compare(out: &Path, build: &Build) -> Result<Vec<Entry>, OutputError> {
     let mut entries = Vec::new();
@@ -79,18 +102,7 @@ pub fn compare(out: &Path, build: &Build) -> Result<Vec<Entry>, OutputError> {
         });
     }
     let produced: HashSet<&Path> = build.files.iter().map(|f| f.path.as_path()).collect();
-    for dir in &build.owned_dirs {
-        let mut found = Vec::new();
-        files_under(out, dir, &mut found)?;
-        for path in found {
-            if !produced.contains(path.as_path()) {
-                entries.push(Entry {
-                    path,
-                    status: Status::Extra,
-                });
-            }
-        }
-    }
+    push_extra(out, &build.owned_dirs, &produced, &mut entries)?;
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(entries)
 }
@@ -132,18 +144,7 @@ pub fn compare_dirs(
         });
     }
     let produced: HashSet<&Path> = produced.iter().map(PathBuf::as_path).collect();
-    for dir in owned_dirs {
-        let mut found = Vec::new();
-        files_under(out, dir, &mut found)?;
-        for path in found {
-            if !produced.contains(path.as_path()) {
-                entries.push(Entry {
-                    path,
-                    status: Status::Extra,
-                });
-            }
-        }
-    }
+    push_extra(out, owned_dirs, &produced, &mut entries)?;
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let build = Build {
         files: differing,

@@ -270,17 +270,7 @@ fn every_action_and_trigger_in_specs_has_a_case() {
         for trigger in connector.triggers.iter().filter(|t| !t.tests.is_empty()) {
             covered.push(format!("trigger {}", trigger.key));
         }
-        let wanted = connector
-            .actions
-            .iter()
-            .map(|a| format!("action {}", a.key))
-            .chain(
-                connector
-                    .triggers
-                    .iter()
-                    .map(|t| format!("trigger {}", t.key)),
-            );
-        for item in wanted {
+        for item in connector.operation_names() {
             if !covered.contains(&item) {
                 missing.push(format!("{key}: {item}"));
             }
