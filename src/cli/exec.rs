@@ -148,15 +148,9 @@ fn run_action(args: ActionArgs) -> Outcome {
     let Some(stored) = credentials(&connector, &args.common) else {
         return Outcome::Failure;
     };
-    let engine = match engine(&args.common) {
-        Ok(engine) => engine,
+    let (engine, now, nonce) = match run_engine(&args.common, args.record.is_some()) {
+        Ok(run) => run,
         Err(error) => return fail(&error),
-    };
-    let (now, nonce) = pinned_clock();
-    let engine = if args.record.is_some() {
-        with_pinned_clock(engine, now, &nonce)
-    } else {
-        engine
     };
     let verbose = Verbose(args.common.verbose);
     let recorder = super::test::Recorder::new(&verbose, &connector, &stored.credentials);
@@ -255,19 +249,23 @@ impl Recording<'_> {
     }
 }
 
-/// The pinned clock of a recorded call: now (whole seconds) and a nonce.
-fn pinned_clock() -> (i64, String) {
+/// The engine of one run, with the clock it reads: now (whole seconds)
+/// and a nonce. A recorded run pins that clock, so the case can replay
+/// its timestamps and signatures.
+fn run_engine(common: &Common, record: bool) -> Result<(Engine, i64, String), ExecError> {
+    let engine = engine(common)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    (now, uuid::Uuid::new_v4().simple().to_string())
-}
-
-fn with_pinned_clock(engine: Engine, now: i64, nonce: &str) -> Engine {
-    engine.with_clock(std::sync::Arc::new(crate::runtime::FixedClock {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    if !record {
+        return Ok((engine, now, nonce));
+    }
+    let engine = engine.with_clock(std::sync::Arc::new(crate::runtime::FixedClock {
         unix_ms: now * 1000,
-        nonce: nonce.to_string(),
-    }))
+        nonce: nonce.clone(),
+    }));
+    Ok((engine, now, nonce))
 }
 
 /// Where `--record NAME` goes: a `.json` path as given, else
@@ -818,15 +816,9 @@ fn run_trigger(args: TriggerArgs) -> Outcome {
     } else {
         emit_initial
     };
-    let engine = match engine(&args.common) {
-        Ok(engine) => engine,
+    let (engine, now, nonce) = match run_engine(&args.common, args.record.is_some()) {
+        Ok(run) => run,
         Err(error) => return fail(&error),
-    };
-    let (now, nonce) = pinned_clock();
-    let engine = if args.record.is_some() {
-        with_pinned_clock(engine, now, &nonce)
-    } else {
-        engine
     };
     let verbose = Verbose(args.common.verbose);
     let recorder = super::test::Recorder::new(&verbose, &connector, &stored.credentials);
