@@ -18,6 +18,7 @@ use serde_saphyr::Spanned;
 use crate::source::{FileId, Span};
 
 mod events;
+mod scan;
 
 /// Nesting deeper than this is refused (a connector needs ~10 levels plus
 /// two per nested group).
@@ -80,7 +81,11 @@ pub enum ParseErrorKind {
 
 /// Parses one YAML document from `text` (file `file`).
 pub fn parse(file: FileId, text: &str) -> Result<Node, ParseError> {
-    // Iterative, so it needs no large stack.
+    // Both fast paths need no large stack: the scanner recurses at most
+    // `events::FAST_MAX_DEPTH` levels, the event builder is iterative.
+    if let Some(root) = scan::parse(file, text) {
+        return Ok(root);
+    }
     if let Some(root) = events::parse(file, text) {
         return Ok(root);
     }
@@ -543,6 +548,7 @@ mod tests {
     /// The fast path either steps aside or builds exactly what serde-saphyr
     /// builds (values, spans, verbatim starts).
     fn assert_paths_agree(text: &str) -> bool {
+        assert_scanner_agrees(text);
         match events::parse(FileId(0), text) {
             Some(fast) => {
                 assert_eq!(
@@ -554,6 +560,151 @@ mod tests {
             }
             None => false,
         }
+    }
+
+    /// The scanner either steps aside or builds exactly what serde-saphyr
+    /// builds; says whether it took the text.
+    fn assert_scanner_agrees(text: &str) -> bool {
+        match scan::parse(FileId(0), text) {
+            Some(scanned) => {
+                assert_eq!(
+                    Ok(scanned),
+                    parse_with_serde_saphyr(FileId(0), text),
+                    "scanner and serde-saphyr disagree on {text:?}"
+                );
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn scanner_builds_what_serde_saphyr_builds() {
+        // (text, whether the scanner should take it)
+        let cases: &[(&str, bool)] = &[
+            (
+                "a: 1\nb:\n  c: x  # c\n  d: 'q'\ne:\n- 1\n- k: v\n  k2: \"w\"\nf:\ng: [1, {x: y}]\n",
+                true,
+            ),
+            ("- a\n-\n- - b\n  - c\n", true),
+            ("-   a\n-    \n-   - b\n    - c\n", true),
+            ("a: |\n  lit\n  two\nb: >-\n  fold\n  ed\nc: x\n", true),
+            (
+                "a: |\n  lit\n\n   more\n    x\n\n\nb: |-\n  s\n\nc: |+\n  k\n\n\nd: 1\n",
+                true,
+            ),
+            (
+                "a: >\n  one\n  two\n\n  three\n\n\n  four\nb: >+\n  kept\n\n",
+                true,
+            ),
+            ("a: |  # header comment\n  x # not a comment\n", true),
+            ("k:\n- |\n  in seq\n- >-\n  folded\n  item\n", true),
+            ("- k: |\n    deep\n  j: 2\n", true),
+            (
+                "{\n \"a\": 1,\n \"b\": [\n  \"x\",\n  2\n ],\n \"c\": {}\n}\n",
+                true,
+            ),
+            ("a:\n  - x\n", true),
+            ("k:   \n  # comment\nz: 1", true),
+            (
+                "# lead\n\na: 1 # c\n\n# mid\nb: [a, 'b', \"c\"] # c\n# end\n",
+                true,
+            ),
+            ("a: [1, [2, [3]], {b: {c: d}}]\n", true),
+            ("a: [\n  1, # one\n  2\n  ]\n", true),
+            ("a: {x: 1,\n  y: 2}\n", true),
+            (
+                "a: \"esc \\\" \\\\ \\/ \\n \\t \\u00e9 \\u4e2d\"\nb: 'it''s'\n",
+                true,
+            ),
+            ("url: http://x.y/z?a=b#frag\nt: 12:30\nh: a#b\n", true),
+            ("neg: -1\nlist: [-1, -2.5, -x]\nd: -\n", false),
+            ("\"quoted key\": 1\n'single': 2\n名: 值\n", true),
+            ("- \"k\": v\n  'j': w\n", true),
+            ("a: b: c\n", false),
+            ("a: b:\n", false),
+            ("a:\n  b\n", false),
+            ("a: plain\n  continued\n", false),
+            ("a: 'two\n  lines'\n", false),
+            ("a: |2\n    x\n", false),
+            ("a: >\n  x\n    more\n  y\n", false),
+            ("a: |\n\n  x\n", false),
+            ("a: |\n  x", false),
+            ("a: [1, 2,]\n", false),
+            ("a: [1, 2\n", false),
+            ("a: {b}\n", false),
+            ("a: {\"b\":1}\n", false),
+            ("a: [b: c]\n", false),
+            ("a:\n- x\nb: 1\n", true),
+            ("a:\n-\n- x\n", false),
+            ("a: 1\n  b: 2\n", false),
+            ("a: 1\n- b\n", false),
+            ("- a\nb: 1\n", false),
+            ("a: &x 1\nb: *x\n", false),
+            ("a: !!str 1\n", false),
+            ("? a\n: b\n", false),
+            ("--- \na: 1\n", false),
+            ("a: 1\n...\n", false),
+            ("a: [\n---\n]\n", false),
+            ("a:\t1\n", false),
+            ("a: 1\r\n", false),
+            ("a: 1\na: 2\n", false),
+            ("1: a\n0x1: b\n", false),
+            ("~: a\n", false),
+            ("<<: {a: 1}\n", false),
+            ("key : v\n", false),
+            ("a: \"\\ud83d\\ude00\"\n", false),
+            ("a: \"\\x41\"\n", false),
+            ("just a scalar\n", false),
+            ("", false),
+            ("# nothing\n", false),
+            ("a: [1]x\n", false),
+            ("a: 'x'y\n", false),
+            ("a: 1\n b: 2\n", false),
+            ("k:\n  - a\n  b: 1\n", false),
+            ("a: 1 #c\nb: x#y\n", true),
+            (
+                "a: \"\"\nb: ''\nc: ~\nd: null\ne: true\nf: 0x1F\ng: 1e3\nh: 012\n",
+                true,
+            ),
+        ];
+        for (text, taken) in cases {
+            assert_eq!(
+                assert_scanner_agrees(text),
+                *taken,
+                "the scanner should {}take {text:?}",
+                if *taken { "" } else { "not " }
+            );
+        }
+    }
+
+    /// Every spec in specs/ without anchors is plain enough for the scanner.
+    #[test]
+    fn scanner_takes_every_example_spec() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+        let mut pending = vec![root];
+        let mut files = 0;
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    // Anchors and aliases are the parser's business.
+                    let anchors = text.contains(": &") || text.contains(": *");
+                    assert_eq!(
+                        assert_scanner_agrees(&text),
+                        !anchors,
+                        "{} was {}scanned",
+                        path.display(),
+                        if anchors { "" } else { "not " }
+                    );
+                    files += 1;
+                }
+            }
+        }
+        assert!(files > 5);
     }
 
     /// Plain scalar spellings at the edges of YAML 1.2 core resolution.

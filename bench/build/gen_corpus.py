@@ -5,11 +5,80 @@ Each connector: an api_key auth, 20 actions (every fifth one a trigger),
 each with 15 fields: 9 top-level inputs (one a static dropdown), a group
 holding 3 fields and a repeating group of 2, and output fields. Usage:
 
-    bench/build/gen_corpus.py N DIR
+    bench/build/gen_corpus.py N DIR [--json]
+
+The specs are written as people write them (specs/ shows it): block
+mappings and sequences, short label maps in flow style, strings plain
+where YAML allows and double-quoted elsewhere. `--json` writes the same
+specs as indented JSON (which is YAML too) instead.
 """
 import json
 import os
+import re
 import sys
+
+# Strings that stay plain scalars: no YAML indicator, nothing that would
+# resolve to another type.
+PLAIN = re.compile(r"^[A-Za-z\u4e00-\u9fff][\w .\u4e00-\u9fff/()-]*$")
+RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
+
+
+def scalar(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if PLAIN.match(value) and value.lower() not in RESERVED and not value.endswith(" "):
+        return value
+    # A JSON string is a YAML double-quoted scalar.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def is_scalar(value):
+    return not isinstance(value, (dict, list))
+
+
+def flow(value):
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    return scalar(value)
+
+
+def short(value):
+    """Label maps and the like read best on one line."""
+    return all(is_scalar(v) for v in value.values()) and len(value) <= 3 and len(flow(value)) <= 60
+
+
+def block(value, indent, out):
+    pad = " " * indent
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if is_scalar(item) or (isinstance(item, dict) and short(item)) or item in ([], {}):
+                out.append(f"{pad}{key}: {flow(item)}")
+            elif isinstance(item, list) and all(is_scalar(v) for v in item):
+                out.append(f"{pad}{key}: {flow(item)}")
+            else:
+                out.append(f"{pad}{key}:")
+                block(item, indent + 2, out)
+    else:
+        for item in value:
+            if isinstance(item, dict) and not short(item):
+                lines = []
+                block(item, indent + 2, lines)
+                lines[0] = pad + "- " + lines[0][indent + 2:]
+                out.extend(lines)
+            else:
+                out.append(f"{pad}- {flow(item)}")
+
+
+def to_yaml(spec):
+    out = []
+    block(spec, 0, out)
+    return "\n".join(out) + "\n"
 
 
 def field(key, type_="string", **extra):
@@ -65,11 +134,14 @@ def connector(n):
 
 def main():
     n, out = int(sys.argv[1]), sys.argv[2]
+    as_json = "--json" in sys.argv[3:]
     os.makedirs(out, exist_ok=True)
     for i in range(n):
-        # JSON is YAML; it keeps the generator free of a YAML library.
         with open(os.path.join(out, f"app_{i:05}.yaml"), "w") as f:
-            json.dump(connector(i), f, ensure_ascii=False, indent=1)
+            if as_json:
+                json.dump(connector(i), f, ensure_ascii=False, indent=1)
+            else:
+                f.write(to_yaml(connector(i)))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ use crate::source::{FileId, Span};
 
 /// Leaves room under serde-saphyr's depth budget: anything this deep goes
 /// the slow way, which reports the budget exactly.
-const FAST_MAX_DEPTH: usize = MAX_DEPTH - 4;
+pub(super) const FAST_MAX_DEPTH: usize = MAX_DEPTH - 4;
 /// Maps with more keys than this check duplicates through a hash set.
 const LINEAR_KEY_CHECK: usize = 16;
 
@@ -49,11 +49,60 @@ enum Frame {
         entries: Vec<(Key, Node)>,
         /// A key waiting for its value, with its identity.
         pending: Option<(Key, Option<(bool, u128)>)>,
-        /// Integer identities of the keys of `entries`, in order.
-        ints: Vec<Option<(bool, u128)>>,
-        /// Every key identity, once the map outgrows a linear check.
-        seen: Option<HashSet<KeyId>>,
+        keys: Keys,
     },
+}
+
+/// The identities of a mapping's keys so far, to find a duplicate as
+/// serde-saphyr does.
+#[derive(Default)]
+pub(super) struct Keys {
+    /// Integer identities of the keys of the entries, in order.
+    ints: Vec<Option<(bool, u128)>>,
+    /// Every key identity, once the map outgrows a linear check.
+    seen: Option<HashSet<KeyId>>,
+}
+
+impl Keys {
+    /// Whether `key` repeats one of `entries`' keys (the entries these
+    /// identities were recorded for).
+    pub(super) fn contains(
+        &self,
+        entries: &[(Key, Node)],
+        (key, int): &(Key, Option<(bool, u128)>),
+    ) -> bool {
+        if let Some(seen) = &self.seen {
+            return seen.contains(&key_id(&key.name, *int));
+        }
+        entries
+            .iter()
+            .zip(&self.ints)
+            .any(|((k, _), other)| match (int, other) {
+                (Some(a), Some(b)) => a == b,
+                (None, None) => k.name == key.name,
+                _ => false,
+            })
+    }
+
+    /// Records the identity of the key just appended to `entries`.
+    pub(super) fn push(&mut self, entries: &[(Key, Node)], int: Option<(bool, u128)>) {
+        let Some((key, _)) = entries.last() else {
+            return;
+        };
+        if let Some(seen) = &mut self.seen {
+            seen.insert(key_id(&key.name, int));
+        }
+        self.ints.push(int);
+        if entries.len() == LINEAR_KEY_CHECK {
+            self.seen = Some(
+                entries
+                    .iter()
+                    .zip(&self.ints)
+                    .map(|((k, _), int)| key_id(&k.name, *int))
+                    .collect(),
+            );
+        }
+    }
 }
 
 /// Builds the tree of `text`, or `None` when serde-saphyr must decide.
@@ -92,13 +141,12 @@ pub(super) fn parse(file: FileId, text: &str) -> Option<Node> {
                 if let Some(Frame::Map {
                     entries,
                     pending: pending @ None,
-                    ints,
-                    seen,
+                    keys,
                     ..
                 }) = stack.last_mut()
                 {
                     let key = map_key(value, style, span)?;
-                    if is_duplicate(entries, ints, seen, &key) {
+                    if keys.contains(entries, &key) {
                         return None;
                     }
                     *pending = Some(key);
@@ -132,8 +180,7 @@ pub(super) fn parse(file: FileId, text: &str) -> Option<Node> {
                     span,
                     entries: Vec::new(),
                     pending: None,
-                    ints: Vec::new(),
-                    seen: None,
+                    keys: Keys::default(),
                 })?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -196,25 +243,12 @@ fn attach(stack: &mut [Frame], root: &mut Option<Node>, node: Node) -> Option<()
         Some(Frame::Map {
             entries,
             pending,
-            ints,
-            seen,
+            keys,
             ..
         }) => {
             let (key, int) = pending.take()?;
-            if let Some(seen) = seen {
-                seen.insert(key_id(&key.name, int));
-            }
-            ints.push(int);
             entries.push((key, node));
-            if entries.len() == LINEAR_KEY_CHECK {
-                *seen = Some(
-                    entries
-                        .iter()
-                        .zip(ints.iter())
-                        .map(|((k, _), int)| key_id(&k.name, *int))
-                        .collect(),
-                );
-            }
+            keys.push(entries, int);
         }
     }
     Some(())
@@ -229,7 +263,7 @@ fn key_id(name: &str, int: Option<(bool, u128)>) -> KeyId {
 
 /// A scalar mapping key and its identity; `None` for the keys serde-saphyr
 /// treats specially (null keys, merge keys).
-fn map_key(
+pub(super) fn map_key(
     value: Cow<'_, str>,
     style: ScalarStyle,
     span: Span,
@@ -252,25 +286,6 @@ fn map_key(
         },
         int,
     ))
-}
-
-fn is_duplicate(
-    entries: &[(Key, Node)],
-    ints: &[Option<(bool, u128)>],
-    seen: &Option<HashSet<KeyId>>,
-    (key, int): &(Key, Option<(bool, u128)>),
-) -> bool {
-    if let Some(seen) = seen {
-        return seen.contains(&key_id(&key.name, *int));
-    }
-    entries
-        .iter()
-        .zip(ints)
-        .any(|((k, _), other)| match (int, other) {
-            (Some(a), Some(b)) => a == b,
-            (None, None) => k.name == key.name,
-            _ => false,
-        })
 }
 
 /// serde-saphyr's integer identity of a plain key (`integer_key_fingerprint`).
@@ -297,7 +312,7 @@ fn span_of(file: FileId, text: &str, span: &granit_parser::Span) -> Option<Span>
 }
 
 /// The value of an untagged scalar; `None` when serde-saphyr rejects it.
-fn resolve(value: Cow<'_, str>, style: ScalarStyle) -> Option<Value> {
+pub(super) fn resolve(value: Cow<'_, str>, style: ScalarStyle) -> Option<Value> {
     if style != ScalarStyle::Plain {
         return Some(Value::String(value.into_owned()));
     }
