@@ -319,10 +319,12 @@ pub(crate) fn model(root: &Node) -> Result<Connector, Vec<Diagnostic>> {
     // Without path tracking first: several times cheaper, and a spec that
     // passed the schema nearly always fits the model. Only a misfit is
     // deserialized again, tracking the path, for the diagnostic.
-    if let Ok(model) = Connector::deserialize(&json) {
+    // By value, so that strings move into the model instead of being
+    // copied; a misfit builds the JSON again.
+    if let Ok(model) = Connector::deserialize(json) {
         return Ok(model);
     }
-    serde_path_to_error::deserialize::<_, Connector>(json).map_err(|error| {
+    serde_path_to_error::deserialize::<_, Connector>(root.to_json()).map_err(|error| {
         let pointer = path_to_pointer(&error.path().to_string());
         let inner = error.inner().to_string();
         // JSON Schema counts `1.0` as an integer; serde does not. That

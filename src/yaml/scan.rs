@@ -69,6 +69,21 @@ struct Scanner<'a> {
 /// scanner at its first character, or -1 at the end of the text.
 type Next = isize;
 
+/// Whether a plain scalar is certainly a string, without trying the YAML
+/// 1.2 core rules: it starts with a letter (or any non-ASCII character) and
+/// is no spelling of null or a boolean. (Numbers start with a digit, a sign
+/// or a dot; `inf` and `nan` are strings unless written `.inf`, `.nan`.)
+fn is_plain_text(raw: &str) -> bool {
+    let Some(&first) = raw.as_bytes().first() else {
+        return false;
+    };
+    (first.is_ascii_alphabetic() || !first.is_ascii())
+        && !matches!(
+            raw,
+            "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+        )
+}
+
 fn is_flow_indicator(b: u8) -> bool {
     matches!(b, b',' | b'[' | b']' | b'{' | b'}')
 }
@@ -448,7 +463,11 @@ impl<'a> Scanner<'a> {
     fn plain_node(&mut self, start: usize, end: usize) -> Option<Node> {
         let raw = &self.text[start..end];
         self.count_scalar(raw.len())?;
-        let value = resolve(Cow::Borrowed(raw), ScalarStyle::Plain)?;
+        let value = if is_plain_text(raw) {
+            Value::String(raw.to_owned())
+        } else {
+            resolve(Cow::Borrowed(raw), ScalarStyle::Plain)?
+        };
         let span = self.span(start, end);
         let verbatim_start = match &value {
             Value::String(s) => verbatim_start(self.text, span, s),
