@@ -174,18 +174,58 @@ fn syntax_error(error: &Error) -> SyntaxError {
 
 /// The variables (dotted, e.g. `input.so_id`) a template reads.
 pub fn template_variables(source: &str) -> Result<BTreeSet<String>, SyntaxError> {
-    let template = environment()
-        .template_from_str(source)
-        .map_err(|e| syntax_error(&e))?;
-    Ok(strip_functions(template.undeclared_variables(true)))
+    remembered(Kind::Template, source, || {
+        let template = environment()
+            .template_from_str(source)
+            .map_err(|e| syntax_error(&e))?;
+        Ok(strip_functions(template.undeclared_variables(true)))
+    })
 }
 
 /// The variables an expression (`body.code == 0`) reads.
 pub fn expression_variables(source: &str) -> Result<BTreeSet<String>, SyntaxError> {
-    let expression = environment()
-        .compile_expression(source)
-        .map_err(|e| syntax_error(&e))?;
-    Ok(strip_functions(expression.undeclared_variables(true)))
+    remembered(Kind::Expression, source, || {
+        let expression = environment()
+            .compile_expression(source)
+            .map_err(|e| syntax_error(&e))?;
+        Ok(strip_functions(expression.undeclared_variables(true)))
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Template,
+    Expression,
+}
+
+type Variables = Result<BTreeSet<String>, SyntaxError>;
+
+/// Sources remembered per thread; past this the memo starts over, so that
+/// memory stays bounded however many specs are checked.
+const REMEMBERED: usize = 4096;
+
+/// `compute`'s answer for `source`, remembered per thread: connectors
+/// repeat the same templates (`{{ auth.token }}`, `body.code == 0`) action
+/// after action, and compiling one costs far more than looking it up.
+fn remembered(kind: Kind, source: &str, compute: impl FnOnce() -> Variables) -> Variables {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static MEMO: RefCell<HashMap<(Kind, String), Variables>> = RefCell::new(HashMap::new());
+    }
+    let key = (kind, source.to_string());
+    if let Some(hit) = MEMO.with(|memo| memo.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let answer = compute();
+    MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if memo.len() >= REMEMBERED {
+            memo.clear();
+        }
+        memo.insert(key, answer.clone());
+    });
+    answer
 }
 
 /// Drops names that are global functions (`range`, `dict`, `uuid`, ...),
@@ -289,6 +329,29 @@ mod tests {
             out,
             r#"[{"ts_code": "000001.SZ", "trade_date": "20240102"}]"#
         );
+    }
+
+    #[test]
+    fn remembered_answers_match_fresh_ones() {
+        for _ in 0..2 {
+            // The same text as a template and as an expression: two answers.
+            assert_eq!(
+                template_variables("input.a").unwrap(),
+                BTreeSet::new(),
+                "plain text reads nothing"
+            );
+            assert_eq!(
+                expression_variables("input.a").unwrap(),
+                BTreeSet::from(["input.a".to_string()])
+            );
+            assert!(template_variables("{{ input.a ").is_err());
+            assert!(expression_variables("body.code ==").is_err());
+        }
+        // Past the bound the memo starts over and still answers.
+        for i in 0..REMEMBERED + 10 {
+            let vars = expression_variables(&format!("input.f{i}")).unwrap();
+            assert_eq!(vars, BTreeSet::from([format!("input.f{i}")]));
+        }
     }
 
     #[test]
