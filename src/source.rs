@@ -51,8 +51,8 @@ impl SourceFile {
         // YAML breaks lines at LF, CRLF and a lone CR.
         let bytes = text.as_bytes();
         let line_starts = std::iter::once(0)
-            .chain(bytes.iter().enumerate().filter_map(|(i, &b)| {
-                let breaks = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+            .chain(memchr::memchr2_iter(b'\n', b'\r', bytes).filter_map(|i| {
+                let breaks = bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n');
                 breaks.then_some(i + 1)
             }))
             .collect();
@@ -182,5 +182,14 @@ mod tests {
         assert_eq!(file.line_col(x), (2, 11));
         assert_eq!(file.line_text(2), "name: 聚水潭 x");
         assert_eq!(file.line_col(10_000), (3, 1));
+    }
+
+    #[test]
+    fn lines_break_at_lf_crlf_and_lone_cr() {
+        let file = SourceFile::new("a.yaml".into(), "a\r\nb\rc\nd\r".into());
+        assert_eq!(file.line_starts, vec![0, 3, 5, 7, 9]);
+        assert_eq!(file.line_col(5), (3, 1));
+        let empty = SourceFile::new("e.yaml".into(), String::new());
+        assert_eq!(empty.line_starts, vec![0]);
     }
 }
