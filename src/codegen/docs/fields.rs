@@ -128,18 +128,22 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
 pub fn text_md(text: &Text, sep: &str, out: &mut String) {
     match text {
         Text::Plain(s) => md_inline(s, out),
-        Text::Localized(map) => {
-            for (i, t) in map.values().enumerate() {
-                // Each distinct text once, where it first appears.
-                if map.values().take(i).any(|earlier| earlier == t) {
-                    continue;
-                }
-                if i > 0 {
-                    out.push_str(sep);
-                }
-                md_inline(t, out);
-            }
+        Text::Localized(map) => texts_md(map.values().map(String::as_str), sep, out),
+    }
+}
+
+/// The languages' texts (in order) side by side: distinct ones joined by
+/// `sep`.
+pub fn texts_md<'t>(texts: impl Iterator<Item = &'t str> + Clone, sep: &str, out: &mut String) {
+    for (i, t) in texts.clone().enumerate() {
+        // Each distinct text once, where it first appears.
+        if texts.clone().take(i).any(|earlier| earlier == t) {
+            continue;
         }
+        if i > 0 {
+            out.push_str(sep);
+        }
+        md_inline(t, out);
     }
 }
 

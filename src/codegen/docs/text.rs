@@ -33,6 +33,11 @@ pub fn escape_html(text: &str, out: &mut String) {
     out.push_str(&text[start..]);
 }
 
+/// Whether [`escape_html`] would change `text`.
+pub fn has_html_special(text: &str) -> bool {
+    text.bytes().any(|b| HTML_SPECIAL[usize::from(b)])
+}
+
 /// The bytes [`escape_html`] replaces.
 const HTML_SPECIAL: [bool; 256] = {
     let mut table = [false; 256];
