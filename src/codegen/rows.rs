@@ -131,19 +131,22 @@ impl Tables {
             "a row of `{}`",
             rows.table.name
         );
-        let key = row.key(rows.table);
-        if rows.rows.contains_key(&key) {
-            return Err(BuildError::new(
+        let key: Key = key_indexes(at).iter().map(|&i| row.0[i].clone()).collect();
+        // One search of the tree, not one to check and one to insert.
+        match rows.rows.entry(key) {
+            std::collections::btree_map::Entry::Occupied(entry) => Err(BuildError::new(
                 owner,
                 rows.table,
-                &key,
+                entry.key(),
                 None,
                 "two rows have the same primary key".to_string(),
                 "ids and keys must be unique; run `spec validate`, which reports the duplicate",
-            ));
+            )),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                entry.insert(row);
+                Ok(())
+            }
         }
-        rows.rows.insert(key, row);
-        Ok(())
     }
 
     /// All rows of `other` added to `self` (keys must not collide).
@@ -152,6 +155,12 @@ impl Tables {
             mine.rows.extend(theirs.rows);
         }
     }
+}
+
+/// [`Table::key_indexes`] of the table at `at` in [`TABLES`], found once.
+fn key_indexes(at: usize) -> &'static [usize] {
+    static KEYS: std::sync::OnceLock<Vec<Vec<usize>>> = std::sync::OnceLock::new();
+    &KEYS.get_or_init(|| TABLES.iter().map(|t| t.key_indexes()).collect())[at]
 }
 
 /// The rows of one connector.
@@ -533,7 +542,6 @@ fn field_rows(
         let (label, label_i18n) = text(field.label.as_ref());
         let (help, help_i18n) = text(field.help.as_ref());
         let (placeholder, placeholder_i18n) = text(field.placeholder.as_ref());
-        let json_or_null = |value: Option<Value>| value.map_or(SqlValue::Null, |v| json_text(&v));
         let row = Row(vec![
             SqlValue::Int(action_id),
             SqlValue::text(direction),
@@ -545,13 +553,13 @@ fn field_rows(
             label,
             label_i18n,
             SqlValue::flag(field.required),
-            json_or_null(field.required_if.as_ref().map(json_value)),
-            json_or_null(field.default.clone().map(normalize)),
+            opt_json(field.required_if.as_ref()),
+            opt_json(field.default.as_ref()),
             SqlValue::flag(field.is_dropdown()),
             SqlValue::flag(field.multiple),
-            json_or_null((!field.choices.is_empty()).then(|| json_value(&field.choices))),
-            json_or_null(field.dynamic_choices.as_ref().map(json_value)),
-            json_or_null(field.constraints.as_ref().map(json_value)),
+            opt_json((!field.choices.is_empty()).then_some(&field.choices)),
+            opt_json(field.dynamic_choices.as_ref()),
+            opt_json(field.constraints.as_ref()),
             help,
             help_i18n,
             placeholder,
@@ -638,6 +646,41 @@ fn normalize_in_place(value: &mut Value) {
     }
 }
 
+/// [`json_value`] as compact JSON text, or NULL: written straight from the
+/// model, without building the JSON value (a field row has five of these).
+fn opt_json(value: Option<&impl Serialize>) -> SqlValue {
+    let Some(value) = value else {
+        return SqlValue::Null;
+    };
+    let mut out = Vec::with_capacity(64);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, Normalized);
+    value
+        .serialize(&mut serializer)
+        .expect("the model serializes to JSON");
+    // serde_json writes only UTF-8.
+    SqlValue::Text(String::from_utf8(out).expect("JSON is UTF-8"))
+}
+
+/// serde_json's compact output, with floats as [`normalize`] leaves them:
+/// a whole float below 2^53 as an integer, and an `f32` as the `f64` it
+/// converts to (as in a JSON value).
+struct Normalized;
+
+impl serde_json::ser::Formatter for Normalized {
+    fn write_f32<W: ?Sized + std::io::Write>(&mut self, w: &mut W, f: f32) -> std::io::Result<()> {
+        self.write_f64(w, f64::from(f))
+    }
+
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, f: f64) -> std::io::Result<()> {
+        if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+            // Exact: |f| < 2^53 and integral.
+            w.write_all(itoa::Buffer::new().format(f as i64).as_bytes())
+        } else {
+            serde_json::ser::CompactFormatter.write_f64(w, f)
+        }
+    }
+}
+
 /// Compact JSON text; serde_json escapes control characters (NUL is `\u0000`).
 fn json_text(value: &Value) -> SqlValue {
     SqlValue::Text(value.to_string())
@@ -651,7 +694,7 @@ fn check(tables: &Tables, owner: &Owner<'_>) -> Result<(), BuildError> {
         for (key, row) in &rows.rows {
             for (column, value) in table.columns.iter().zip(&row.0) {
                 let SqlValue::Text(s) = value else { continue };
-                if let Some(at) = s.find('\0') {
+                if let Some(at) = memchr::memchr(0, s.as_bytes()) {
                     return Err(BuildError::new(
                         owner,
                         table,
@@ -691,6 +734,21 @@ mod tests {
     fn whole_floats_become_integers() {
         let v = normalize(serde_json::json!({"min": 0.0, "max": 2.5, "n": [3.0, -1e3]}));
         assert_eq!(v.to_string(), r#"{"min":0,"max":2.5,"n":[3,-1000]}"#);
+    }
+
+    #[test]
+    fn json_straight_from_the_model_is_the_normalized_value() {
+        let values = [
+            serde_json::json!({"min": 0.0, "max": 2.5, "n": [3.0, -1e3, -0.0, 1e300, 9007199254740993.0]}),
+            serde_json::json!({"b": "x\u{0}\"y\n", "a": null, "big": u64::MAX, "neg": i64::MIN}),
+            serde_json::json!([1.5e-7, 4503599627370496.5, 123456789012345680.0]),
+        ];
+        for value in values {
+            assert_eq!(opt_json(Some(&value)), json_text(&json_value(&value)));
+        }
+        assert_eq!(opt_json(Some(&1.25f32)), json_text(&json_value(&1.25f32)));
+        assert_eq!(opt_json(Some(&0.1f32)), json_text(&json_value(&0.1f32)));
+        assert_eq!(opt_json(None::<&Value>), SqlValue::Null);
     }
 
     #[test]

@@ -282,6 +282,134 @@ pub fn app_statements(dialect: Dialect, app: &AppRows) -> Vec<Statement> {
     statements
 }
 
+/// One app's block of the seed in every dialect ([`Dialect::ALL`] order):
+/// for each, the text of [`app_statements`] (as [`statements_text`] writes
+/// it), made without the statements.
+///
+/// The upserts are nearly all of a block, and their rows read the same in
+/// every dialect unless a text holds a backslash (which MySQL alone
+/// doubles): each batch's rows are written once, and only the `INSERT`
+/// line and the upsert clause around them are per dialect. (Three
+/// dialects' literals each escaped on their own were a quarter of the
+/// build's code generation.)
+pub fn app_blocks(app: &AppRows) -> Vec<String> {
+    // PostgreSQL and SQLite write every literal alike.
+    let standard = (
+        upsert_lists(Dialect::Postgres, app),
+        field_keys(Dialect::Postgres, app),
+    );
+    let mysql = any_backslash(app).then(|| {
+        (
+            upsert_lists(Dialect::Mysql, app),
+            field_keys(Dialect::Mysql, app),
+        )
+    });
+    let size =
+        standard.0.iter().map(|(_, list)| list.len()).sum::<usize>() + standard.1.len() + 8192;
+    Dialect::ALL
+        .iter()
+        .map(|&dialect| {
+            let (lists, field_keys) = match (&mysql, dialect) {
+                (Some(own), Dialect::Mysql) => own,
+                _ => &standard,
+            };
+            let clauses = upsert_clauses(dialect);
+            let mut out = String::with_capacity(size);
+            let mut first = true;
+            for (at, list) in lists {
+                let table = TABLES[*at];
+                if first {
+                    first = false;
+                    out.push('\n');
+                    comment_line(
+                        &mut out,
+                        "",
+                        &format!("app {} `{}`", app.app_id, app.app_key),
+                    );
+                }
+                insert_head(table, &mut out);
+                out.push_str(list);
+                out.push('\n');
+                out.push_str(&clauses[*at]);
+                out.push_str(";\n");
+            }
+            statements_text(&app_deletes_with(dialect, app, field_keys), &mut out);
+            out
+        })
+        .collect()
+}
+
+/// [`Dialect::upsert_clause`] of every table ([`TABLES`] order), made once.
+fn upsert_clauses(dialect: Dialect) -> &'static [String] {
+    static CLAUSES: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
+    let all = CLAUSES.get_or_init(|| {
+        Dialect::ALL
+            .iter()
+            .map(|d| TABLES.iter().map(|t| d.upsert_clause(t)).collect())
+            .collect()
+    });
+    let at = Dialect::ALL.iter().position(|d| *d == dialect).unwrap_or(0);
+    &all[at]
+}
+
+/// `INSERT INTO <table> (<columns>) VALUES` and a line break.
+fn insert_head(table: &Table, out: &mut String) {
+    out.push_str("INSERT INTO ");
+    out.push_str(table.name);
+    out.push_str(" (");
+    for (i, column) in table.columns.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(column.name);
+    }
+    out.push_str(") VALUES\n");
+}
+
+/// The rows of each of [`upserts`]' statements for an app's tables, as
+/// (position in [`TABLES`], the rows' text between the `INSERT` line and
+/// the upsert clause).
+fn upsert_lists(dialect: Dialect, app: &AppRows) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut head = String::new();
+    for (at, table_rows) in app.tables.tables.iter().enumerate() {
+        head.clear();
+        insert_head(table_rows.table, &mut head);
+        let mut list = String::new();
+        let mut count = 0;
+        for row in table_rows.rows.values() {
+            if count > 0 {
+                list.push_str(",\n");
+            }
+            list.push_str("  ");
+            tuple(dialect, &row.0, &mut list);
+            count += 1;
+            // As in [`upserts`], whose statement holds the head too.
+            if count == BATCH_ROWS || head.len() + list.len() >= BATCH_BYTES {
+                out.push((at, std::mem::take(&mut list)));
+                count = 0;
+            }
+        }
+        if count > 0 {
+            out.push((at, list));
+        }
+    }
+    out
+}
+
+/// Whether a text of the app's rows holds a backslash: then MySQL's
+/// literals differ from the other dialects'.
+fn any_backslash(app: &AppRows) -> bool {
+    app.tables.tables.iter().any(|t| {
+        t.rows.values().any(|row| {
+            row.0.iter().any(|v| {
+                v.as_str()
+                    .is_some_and(|s| memchr::memchr(b'\\', s.as_bytes()).is_some())
+            })
+        })
+    })
+}
+
 /// The ids of an app's actions and triggers, in key order.
 pub fn action_ids(app: &AppRows) -> impl Iterator<Item = i64> + '_ {
     app.tables.tables[tables::ACTIONS_AT]
@@ -293,6 +421,24 @@ pub fn action_ids(app: &AppRows) -> impl Iterator<Item = i64> + '_ {
 /// Deletes within one app: auth fields and action fields the spec no longer
 /// has. (Rows of actions that are gone are swept at the end.)
 fn app_deletes(dialect: Dialect, app: &AppRows) -> Vec<Statement> {
+    app_deletes_with(dialect, app, &field_keys(dialect, app))
+}
+
+/// The keys of an app's fields, `(action_id, direction, path), ...`.
+fn field_keys(dialect: Dialect, app: &AppRows) -> String {
+    let fields = &app.tables.tables[tables::FIELDS_AT].rows;
+    let mut out = String::with_capacity(fields.len() * 40);
+    for (i, key) in fields.keys().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        tuple(dialect, key, &mut out);
+    }
+    out
+}
+
+/// [`app_deletes`] with the app's [`field_keys`] already written.
+fn app_deletes_with(dialect: Dialect, app: &AppRows, field_keys: &str) -> Vec<Statement> {
     let mut out = Vec::new();
     let auth = &app.tables.tables[tables::AUTH_FIELDS_AT].rows;
     let keys: Vec<&SqlValue> = auth.keys().map(|k| &k[1]).collect();
@@ -310,21 +456,16 @@ fn app_deletes(dialect: Dialect, app: &AppRows) -> Vec<Statement> {
     if !actions.is_empty() {
         let mut sql = "DELETE FROM app_action_fields WHERE action_id IN ".to_string();
         list(dialect, &actions, &mut sql);
-        let fields = &app.tables.tables[tables::FIELDS_AT].rows;
-        if !fields.is_empty() {
+        if !app.tables.tables[tables::FIELDS_AT].rows.is_empty() {
             // PostgreSQL compares a row with a literal list one element at
             // a time; a `VALUES` subquery it hashes (6x faster on 300 rows).
             // MySQL spells that `VALUES ROW(...)`, which MariaDB lacks.
+            sql.reserve(field_keys.len() + 64);
             sql.push_str(" AND (action_id, direction, path) NOT IN (");
             if dialect == Dialect::Postgres {
                 sql.push_str("VALUES ");
             }
-            for (i, key) in fields.keys().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                tuple(dialect, key, &mut sql);
-            }
+            sql.push_str(field_keys);
             sql.push(')');
         }
         out.push(Statement::new(sql));
@@ -358,12 +499,8 @@ pub fn sweep_deletes(dialect: Dialect, app_ids: &[i64], action_ids: &[i64]) -> V
 /// `INSERT ... VALUES (...), ... <upsert clause>` in batches of at most
 /// [`BATCH_ROWS`] rows and about [`BATCH_BYTES`] bytes.
 pub fn upserts(dialect: Dialect, table: &Table, rows: &[&Row]) -> Vec<Statement> {
-    let columns: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
-    let head = format!(
-        "INSERT INTO {} ({}) VALUES\n",
-        table.name,
-        columns.join(", ")
-    );
+    let mut head = String::new();
+    insert_head(table, &mut head);
     let clause = dialect.upsert_clause(table);
     let mut out = Vec::new();
     let mut sql = String::new();
@@ -559,6 +696,55 @@ pub fn delta_script(dialect: Dialect, from: &str, delta: &Delta<'_>, summary: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codegen::rows::Tables;
+
+    /// An app with `fields` field rows whose texts are `text` and longer.
+    fn app(fields: usize, text: &str) -> AppRows {
+        let mut tables = Tables::default();
+        let row = |table: &Table, at: usize| -> Row {
+            Row(table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match c.ty {
+                    tables::ColumnType::Int => SqlValue::Int((at * 31 + i) as i64),
+                    _ if i % 3 == 0 => SqlValue::Null,
+                    _ => SqlValue::Text(format!("{text}{at}-{i}")),
+                })
+                .collect())
+        };
+        for (at, count) in [(tables::APPS_AT, 1), (tables::FIELDS_AT, fields)] {
+            let table = tables.tables[at].table;
+            for n in 0..count {
+                let row = row(table, n);
+                tables.tables[at].rows.insert(row.key(table), row);
+            }
+        }
+        AppRows {
+            app_id: 7,
+            app_key: "demo".into(),
+            tables,
+        }
+    }
+
+    #[test]
+    fn app_blocks_are_the_statements_text_of_every_dialect() {
+        let long = "x".repeat(3000);
+        for app in [
+            app(3, "plain 'quoted'"),
+            app(3, "back\\slash 'and quote'"),
+            // Batches end by rows and by bytes.
+            app(1200, "it's"),
+            app(900, &format!("{long}\\")),
+        ] {
+            let blocks = app_blocks(&app);
+            for (dialect, block) in Dialect::ALL.iter().zip(&blocks) {
+                let mut text = String::new();
+                statements_text(&app_statements(*dialect, &app), &mut text);
+                assert!(text == *block, "{dialect}");
+            }
+        }
+    }
 
     #[test]
     fn comments_cannot_break_out_into_sql() {

@@ -177,14 +177,7 @@ impl Shared<'_> {
             Ok(app) => app,
             Err(error) => return Some(Err(WriteError::Build(Error::Rows(error)))),
         };
-        let seeds = Dialect::ALL
-            .iter()
-            .map(|&dialect| {
-                let mut text = String::new();
-                sql::statements_text(&sql::app_statements(dialect, &app), &mut text);
-                text
-            })
-            .collect();
+        let seeds = sql::app_blocks(&app);
         let action_ids = sql::action_ids(&app).collect();
         drop(app);
         let mut languages = Vec::new();

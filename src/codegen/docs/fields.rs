@@ -13,9 +13,7 @@
 //! nesting. Markdown: one table; nested fields follow their group, indented
 //! and marked `↳`.
 
-use std::fmt::Write as _;
-
-use super::text::{anchor, escape_html, html_inline, md_code, md_inline};
+use super::text::{self, escape_html, html_inline, md_code, md_code_into, md_inline};
 use crate::model::{Field, Text};
 
 /// What rendering texts needs: the site's languages and the page chrome's
@@ -37,11 +35,26 @@ impl Words {
         match text {
             Text::Plain(s) => html_inline(s, out),
             Text::Localized(map) => {
-                let given: Vec<(&str, &str)> =
-                    map.iter().map(|(l, t)| (l.as_str(), t.as_str())).collect();
-                text_html(&given, &self.languages, out);
+                // Texts have a few languages: no allocation for them.
+                let mut few = [("", ""); 4];
+                if map.len() <= few.len() {
+                    for (slot, (l, t)) in few.iter_mut().zip(map) {
+                        *slot = (l.as_str(), t.as_str());
+                    }
+                    text_html(&few[..map.len()], &self.languages, out);
+                } else {
+                    let given: Vec<(&str, &str)> =
+                        map.iter().map(|(l, t)| (l.as_str(), t.as_str())).collect();
+                    text_html(&given, &self.languages, out);
+                }
             }
         }
+    }
+
+    /// A text in English and Chinese, as [`Words::html`] writes
+    /// [`both`]`(en, zh)`.
+    pub fn html_both(&self, en: &str, zh: &str, out: &mut String) {
+        text_html(&[("en", en), ("zh", zh)], &self.languages, out);
     }
 }
 
@@ -57,7 +70,14 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
     };
     let en = given.iter().position(|(l, _)| *l == "en");
     // Which site languages (as bits, at most 64) each given text serves.
-    let mut shown = vec![0u64; given.len()];
+    let mut few = [0u64; 8];
+    let mut many = Vec::new();
+    let shown: &mut [u64] = if given.len() <= few.len() {
+        &mut few[..given.len()]
+    } else {
+        many.resize(given.len(), 0);
+        &mut many
+    };
     for (li, lang) in languages.iter().enumerate().take(64) {
         let gi = given
             .iter()
@@ -66,7 +86,7 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
             .unwrap_or(0);
         shown[gi] |= 1 << li;
     }
-    let mut used = given.iter().zip(&shown).filter(|(_, bits)| **bits != 0);
+    let mut used = given.iter().zip(&*shown).filter(|(_, bits)| **bits != 0);
     let single = match used.next() {
         None => true,
         Some(((_, text), _)) => used.all(|((_, other), _)| other == text),
@@ -76,7 +96,7 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
         html_inline(text, out);
         return;
     }
-    for ((lang, text), bits) in given.iter().zip(&shown) {
+    for ((lang, text), bits) in given.iter().zip(&*shown) {
         if *bits == 0 {
             continue;
         }
@@ -108,18 +128,22 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
 pub fn text_md(text: &Text, sep: &str, out: &mut String) {
     match text {
         Text::Plain(s) => md_inline(s, out),
-        Text::Localized(map) => {
-            let mut seen: Vec<&str> = Vec::new();
-            for t in map.values() {
-                if !seen.contains(&t.as_str()) {
-                    if !seen.is_empty() {
-                        out.push_str(sep);
-                    }
-                    md_inline(t, out);
-                    seen.push(t);
-                }
-            }
+        Text::Localized(map) => texts_md(map.values().map(String::as_str), sep, out),
+    }
+}
+
+/// The languages' texts (in order) side by side: distinct ones joined by
+/// `sep`.
+pub fn texts_md<'t>(texts: impl Iterator<Item = &'t str> + Clone, sep: &str, out: &mut String) {
+    for (i, t) in texts.clone().enumerate() {
+        // Each distinct text once, where it first appears.
+        if texts.clone().take(i).any(|earlier| earlier == t) {
+            continue;
         }
+        if i > 0 {
+            out.push_str(sep);
+        }
+        md_inline(t, out);
     }
 }
 
@@ -138,18 +162,41 @@ pub struct Place<'a> {
     pub operations: &'a [(&'a str, String)],
 }
 
+/// The page chrome's words a field table uses, looked up once per table.
+struct Chrome<'w> {
+    words: &'w Words,
+    required: &'w str,
+    user_input: &'w str,
+    list: &'w str,
+    default: &'w str,
+    placeholder: &'w str,
+    choices_from: &'w str,
+    constraints: &'w str,
+}
+
 /// The HTML table of `fields`.
 pub fn html_table(fields: &[Field], place: &Place<'_>, words: &Words, out: &mut String) {
     out.push_str("<table class=\"fields\">\n");
     colgroup(out);
-    let _ = write!(
-        out,
-        "<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\n<tbody>\n",
-        words.ui("field"),
-        words.ui("type"),
-        words.ui("details")
-    );
-    html_rows(fields, "", place, words, out);
+    out.push_str("<thead><tr><th scope=\"col\">");
+    out.push_str(words.ui("field"));
+    out.push_str("</th><th scope=\"col\">");
+    out.push_str(words.ui("type"));
+    out.push_str("</th><th scope=\"col\">");
+    out.push_str(words.ui("details"));
+    out.push_str("</th></tr></thead>\n<tbody>\n");
+    let chrome = Chrome {
+        words,
+        required: words.ui("required"),
+        user_input: words.ui("user_input"),
+        list: words.ui("list"),
+        default: words.ui("default"),
+        placeholder: words.ui("placeholder"),
+        choices_from: words.ui("choices_from"),
+        constraints: words.ui("constraints"),
+    };
+    let mut path = String::new();
+    html_rows(fields, &mut path, place, &chrome, out);
     out.push_str("</tbody>\n</table>\n");
 }
 
@@ -159,14 +206,27 @@ fn colgroup(out: &mut String) {
     );
 }
 
-fn html_rows(fields: &[Field], parent: &str, place: &Place<'_>, words: &Words, out: &mut String) {
+/// The rows of `fields`, whose parent's dotted path is `path` (empty at
+/// the top; restored on return).
+fn html_rows(
+    fields: &[Field],
+    path: &mut String,
+    place: &Place<'_>,
+    chrome: &Chrome<'_>,
+    out: &mut String,
+) {
+    let parent_len = path.len();
+    let mut id = String::new();
     for f in fields {
-        let path = if parent.is_empty() {
-            f.key.clone()
-        } else {
-            format!("{parent}.{}", f.key)
-        };
-        let id = format!("{}-{}", place.prefix, anchor(&[&path]));
+        path.truncate(parent_len);
+        if parent_len > 0 {
+            path.push('.');
+        }
+        path.push_str(&f.key);
+        id.clear();
+        id.push_str(place.prefix);
+        id.push('-');
+        text::anchor_into(&[path], &mut id);
         out.push_str("<tr class=\"field");
         if !f.fields.is_empty() {
             out.push_str(" group");
@@ -174,43 +234,37 @@ fn html_rows(fields: &[Field], parent: &str, place: &Place<'_>, words: &Words, o
         out.push_str("\" id=\"");
         escape_html(&id, out);
         out.push_str("\" data-path=\"");
-        escape_html(&path, out);
+        escape_html(path, out);
         out.push_str("\">\n<td class=\"f-key\"><a class=\"anchor\" href=\"#");
         escape_html(&id, out);
         out.push_str("\" aria-label=\"link\">#</a><code>");
         escape_html(&f.key, out);
         out.push_str("</code>");
         if f.required {
-            let _ = write!(
-                out,
-                " <span class=\"badge badge-req\">{}</span>",
-                words.ui("required")
-            );
+            out.push_str(" <span class=\"badge badge-req\">");
+            out.push_str(chrome.required);
+            out.push_str("</span>");
         }
         if f.user_input {
-            let _ = write!(
-                out,
-                " <span class=\"badge\">{}</span>",
-                words.ui("user_input")
-            );
+            out.push_str(" <span class=\"badge\">");
+            out.push_str(chrome.user_input);
+            out.push_str("</span>");
         }
         if let Some(label) = &f.label {
             out.push_str("<div class=\"f-label\">");
-            words.html(label, out);
+            chrome.words.html(label, out);
             out.push_str("</div>");
         }
         out.push_str("</td>\n<td class=\"f-type\"><code>");
         out.push_str(f.field_type.as_str());
         out.push_str("</code>");
         if f.multiple {
-            let _ = write!(
-                out,
-                " <span class=\"badge badge-list\">{}</span>",
-                words.ui("list")
-            );
+            out.push_str(" <span class=\"badge badge-list\">");
+            out.push_str(chrome.list);
+            out.push_str("</span>");
         }
         out.push_str("</td>\n<td class=\"f-details\">");
-        details_html(f, place, words, out);
+        details_html(f, place, chrome, out);
         out.push_str("</td>\n</tr>\n");
         if !f.fields.is_empty() {
             out.push_str("<tr class=\"children\" data-parent=\"");
@@ -218,13 +272,15 @@ fn html_rows(fields: &[Field], parent: &str, place: &Place<'_>, words: &Words, o
             out.push_str("\">\n<td colspan=\"3\">\n<table class=\"fields nested\">\n");
             colgroup(out);
             out.push_str("<tbody>\n");
-            html_rows(&f.fields, &path, place, words, out);
+            html_rows(&f.fields, path, place, chrome, out);
             out.push_str("</tbody>\n</table>\n</td>\n</tr>\n");
         }
     }
+    path.truncate(parent_len);
 }
 
-fn details_html(f: &Field, place: &Place<'_>, words: &Words, out: &mut String) {
+fn details_html(f: &Field, place: &Place<'_>, chrome: &Chrome<'_>, out: &mut String) {
+    let words = chrome.words;
     if let Some(help) = &f.help {
         out.push_str("<p>");
         words.html(help, out);
@@ -232,24 +288,21 @@ fn details_html(f: &Field, place: &Place<'_>, words: &Words, out: &mut String) {
     }
     if let Some(r) = &f.required_if {
         out.push_str("<p class=\"req-if\">");
-        words.html(&required_if(r), out);
+        let (en, zh) = required_if_words(r);
+        words.html_both(&en, &zh, out);
         out.push_str("</p>");
     }
     if let Some(default) = &f.default {
-        let _ = write!(
-            out,
-            "<p><span class=\"k\">{}</span> <code>",
-            words.ui("default")
-        );
-        escape_html(&display_json(default), out);
+        out.push_str("<p><span class=\"k\">");
+        out.push_str(chrome.default);
+        out.push_str("</span> <code>");
+        escape_json(default, out);
         out.push_str("</code></p>");
     }
     if let Some(placeholder) = &f.placeholder {
-        let _ = write!(
-            out,
-            "<p><span class=\"k\">{}</span> ",
-            words.ui("placeholder")
-        );
+        out.push_str("<p><span class=\"k\">");
+        out.push_str(chrome.placeholder);
+        out.push_str("</span> ");
         words.html(placeholder, out);
         out.push_str("</p>");
     }
@@ -257,7 +310,7 @@ fn details_html(f: &Field, place: &Place<'_>, words: &Words, out: &mut String) {
         out.push_str("<ul class=\"choices\">");
         for c in &f.choices {
             out.push_str("<li><code>");
-            escape_html(&display_json(&c.key), out);
+            escape_json(&c.key, out);
             out.push_str("</code> ");
             words.html(&c.label, out);
             out.push_str("</li>");
@@ -265,11 +318,9 @@ fn details_html(f: &Field, place: &Place<'_>, words: &Words, out: &mut String) {
         out.push_str("</ul>");
     }
     if let Some(d) = &f.dynamic_choices {
-        let _ = write!(
-            out,
-            "<p><span class=\"k\">{}</span> ",
-            words.ui("choices_from")
-        );
+        out.push_str("<p><span class=\"k\">");
+        out.push_str(chrome.choices_from);
+        out.push_str("</span> ");
         let target = place.operations.iter().find(|(k, _)| *k == d.from);
         if let Some((_, anchor)) = target {
             out.push_str("<a href=\"#");
@@ -289,18 +340,16 @@ fn details_html(f: &Field, place: &Place<'_>, words: &Words, out: &mut String) {
         out.push_str("</code>)</p>");
     }
     if let Some(c) = &f.constraints {
-        let list = constraints(c);
+        let list = constraint_words(c);
         if !list.is_empty() {
-            let _ = write!(
-                out,
-                "<p class=\"constraints\"><span class=\"k\">{}</span> ",
-                words.ui("constraints")
-            );
-            for (i, text) in list.iter().enumerate() {
+            out.push_str("<p class=\"constraints\"><span class=\"k\">");
+            out.push_str(chrome.constraints);
+            out.push_str("</span> ");
+            for (i, (en, zh)) in list.iter().enumerate() {
                 if i > 0 {
                     out.push_str("; ");
                 }
-                words.html(text, out);
+                words.html_both(en, zh, out);
             }
             out.push_str("</p>");
         }
@@ -312,16 +361,32 @@ fn details_html(f: &Field, place: &Place<'_>, words: &Words, out: &mut String) {
     }
 }
 
+/// [`display_json`] of `value`, HTML-escaped, appended to `out`.
+fn escape_json(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::String(s) => escape_html(s, out),
+        other => escape_html(&other.to_string(), out),
+    }
+}
+
+/// [`display_json`] of `value` as a Markdown code span, appended to `out`.
+fn md_code_json(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::String(s) => md_code_into(s, out),
+        other => md_code_into(&other.to_string(), out),
+    }
+}
+
 /// The Markdown table of `fields`.
 pub fn md_table(fields: &[Field], out: &mut String) {
     out.push_str(
         "| field | type | required | description |\n| ----- | ---- | -------- | ----------- |\n",
     );
-    md_rows(fields, 0, out);
+    let mut scratch = String::new();
+    md_rows(fields, 0, &mut scratch, out);
 }
 
-fn md_rows(fields: &[Field], depth: usize, out: &mut String) {
-    let mut scratch = String::new();
+fn md_rows(fields: &[Field], depth: usize, scratch: &mut String, out: &mut String) {
     for f in fields {
         out.push_str("| ");
         for _ in 0..depth {
@@ -330,12 +395,14 @@ fn md_rows(fields: &[Field], depth: usize, out: &mut String) {
         if depth > 0 {
             out.push_str("↳ ");
         }
-        push_cell(out, &md_code(&f.key));
+        scratch.clear();
+        md_code_into(&f.key, scratch);
+        push_cell(out, scratch);
         if let Some(label) = &f.label {
             out.push(' ');
             scratch.clear();
-            text_md(label, " / ", &mut scratch);
-            push_cell(out, &scratch);
+            text_md(label, " / ", scratch);
+            push_cell(out, scratch);
         }
         out.push_str(" | ");
         out.push_str(f.field_type.as_str());
@@ -347,8 +414,8 @@ fn md_rows(fields: &[Field], depth: usize, out: &mut String) {
             out.push_str("yes");
         } else if let Some(r) = &f.required_if {
             scratch.clear();
-            md_inline(required_if(r).get("en"), &mut scratch);
-            push_cell(out, &scratch);
+            md_inline(&required_if_words(r).0, scratch);
+            push_cell(out, scratch);
         } else {
             out.push_str("no");
         }
@@ -356,56 +423,59 @@ fn md_rows(fields: &[Field], depth: usize, out: &mut String) {
         let mut parts = Parts { any: false };
         if let Some(help) = &f.help {
             scratch.clear();
-            text_md(help, " / ", &mut scratch);
-            parts.add(out, &scratch);
+            text_md(help, " / ", scratch);
+            parts.add(out, scratch);
         }
         if f.user_input {
             parts.add(out, "filled in by the user");
         }
         if let Some(default) = &f.default {
-            parts.add(out, &format!("default {}", md_code(&display_json(default))));
+            scratch.clear();
+            scratch.push_str("default ");
+            md_code_json(default, scratch);
+            parts.add(out, scratch);
         }
         if let Some(placeholder) = &f.placeholder {
             scratch.clear();
             scratch.push_str("placeholder: ");
-            text_md(placeholder, " / ", &mut scratch);
-            parts.add(out, &scratch);
+            text_md(placeholder, " / ", scratch);
+            parts.add(out, scratch);
         }
         for (i, c) in f.choices.iter().enumerate() {
             scratch.clear();
             if i == 0 {
                 scratch.push_str("choices: ");
             }
-            scratch.push_str(&md_code(&display_json(&c.key)));
+            md_code_json(&c.key, scratch);
             scratch.push(' ');
-            text_md(&c.label, " / ", &mut scratch);
-            parts.add(out, &scratch);
+            text_md(&c.label, " / ", scratch);
+            parts.add(out, scratch);
         }
         if let Some(d) = &f.dynamic_choices {
-            parts.add(
-                out,
-                &format!(
-                    "choices from the output of {} (value {}, label {})",
-                    md_code(&d.from),
-                    md_code(&d.value),
-                    md_code(&d.label)
-                ),
-            );
+            scratch.clear();
+            scratch.push_str("choices from the output of ");
+            md_code_into(&d.from, scratch);
+            scratch.push_str(" (value ");
+            md_code_into(&d.value, scratch);
+            scratch.push_str(", label ");
+            md_code_into(&d.label, scratch);
+            scratch.push(')');
+            parts.add(out, scratch);
         }
         if let Some(c) = &f.constraints {
-            for text in constraints(c) {
+            for (en, _) in constraint_words(c) {
                 scratch.clear();
-                md_inline(text.get("en"), &mut scratch);
-                parts.add(out, &scratch);
+                md_inline(&en, scratch);
+                parts.add(out, scratch);
             }
             if let Some(message) = &c.message {
                 scratch.clear();
-                text_md(message, " / ", &mut scratch);
-                parts.add(out, &scratch);
+                text_md(message, " / ", scratch);
+                parts.add(out, scratch);
             }
         }
         out.push_str(" |\n");
-        md_rows(&f.fields, depth + 1, out);
+        md_rows(&f.fields, depth + 1, scratch, out);
     }
 }
 
@@ -446,12 +516,18 @@ pub fn both(en: String, zh: String) -> Text {
 
 /// "required when `bin` is set", in words.
 pub fn required_if(r: &crate::model::RequiredIf) -> Text {
+    let (en, zh) = required_if_words(r);
+    both(en, zh)
+}
+
+/// [`required_if`] as (English, Chinese).
+fn required_if_words(r: &crate::model::RequiredIf) -> (String, String) {
     match &r.equals {
-        None => both(
+        None => (
             format!("required when `{}` is set", r.field),
             format!("填写 `{}` 时必填", r.field),
         ),
-        Some(value) => both(
+        Some(value) => (
             format!("required when `{}` is `{}`", r.field, display_json(value)),
             format!("`{}` 为 `{}` 时必填", r.field, display_json(value)),
         ),
@@ -467,21 +543,26 @@ fn number(n: f64) -> String {
     }
 }
 
-fn range(min: Option<String>, max: Option<String>, unit_en: &str, unit_zh: &str) -> Option<Text> {
+fn range(
+    min: Option<String>,
+    max: Option<String>,
+    unit_en: &str,
+    unit_zh: &str,
+) -> Option<(String, String)> {
     Some(match (min, max) {
-        (Some(a), Some(b)) if a == b => both(
+        (Some(a), Some(b)) if a == b => (
             format!("exactly {a}{unit_en}"),
             format!("恰好 {a}{unit_zh}"),
         ),
-        (Some(a), Some(b)) => both(
+        (Some(a), Some(b)) => (
             format!("{a} to {b}{unit_en}"),
             format!("{a} 到 {b}{unit_zh}"),
         ),
-        (Some(a), None) => both(
+        (Some(a), None) => (
             format!("at least {a}{unit_en}"),
             format!("至少 {a}{unit_zh}"),
         ),
-        (None, Some(b)) => both(
+        (None, Some(b)) => (
             format!("at most {b}{unit_en}"),
             format!("最多 {b}{unit_zh}"),
         ),
@@ -491,6 +572,14 @@ fn range(min: Option<String>, max: Option<String>, unit_en: &str, unit_zh: &str)
 
 /// A field's constraints in words, one text each.
 pub fn constraints(c: &crate::model::Constraints) -> Vec<Text> {
+    constraint_words(c)
+        .into_iter()
+        .map(|(en, zh)| both(en, zh))
+        .collect()
+}
+
+/// [`constraints`] as (English, Chinese) pairs.
+fn constraint_words(c: &crate::model::Constraints) -> Vec<(String, String)> {
     let mut out = Vec::new();
     out.extend(range(c.min.map(number), c.max.map(number), "", ""));
     out.extend(range(
@@ -507,7 +596,7 @@ pub fn constraints(c: &crate::model::Constraints) -> Vec<Text> {
     ));
     if let Some(pattern) = &c.pattern {
         let code = md_code(pattern);
-        out.push(both(format!("matches {code}"), format!("须匹配 {code}")));
+        out.push((format!("matches {code}"), format!("须匹配 {code}")));
     }
     out
 }

@@ -460,8 +460,12 @@ fn environment(
         }
         if let Some(s) = value.as_str() {
             // Safe strings (the field tables) as they are; minijinja would
-            // also escape `/`, and URLs read better without.
-            if value.is_safe() || !matches!(state.auto_escape(), AutoEscape::Html) {
+            // also escape `/`, and URLs read better without. Most strings
+            // have nothing to escape.
+            if value.is_safe()
+                || !matches!(state.auto_escape(), AutoEscape::Html)
+                || !text::has_html_special(s)
+            {
                 return out.write_str(s).map_err(minijinja::Error::from);
             }
             let mut escaped = String::with_capacity(s.len() + 16);
@@ -494,11 +498,18 @@ fn environment(
     });
     let langs = Arc::clone(&languages);
     env.add_filter("t_json", move |value: Value| {
-        let map: IndexMap<&str, String> = langs
-            .iter()
-            .map(|l| (l.as_str(), plain(&value, l)))
-            .collect();
-        serde_json::to_string(&map).unwrap_or_default()
+        let json = || {
+            let map: IndexMap<&str, String> = langs
+                .iter()
+                .map(|l| (l.as_str(), plain(&value, l)))
+                .collect();
+            Value::from(serde_json::to_string(&map).unwrap_or_default())
+        };
+        // A UI string's is the same on every page: made once.
+        match value.downcast_object_ref::<Loc>() {
+            Some(loc) => loc.json.get_or_init(json).clone(),
+            None => json(),
+        }
     });
     env.add_filter("md_fence", |value: String, lang: Option<String>| {
         let longest = value.split(|c| c != '`').map(str::len).max().unwrap_or(0);
@@ -562,9 +573,9 @@ fn text_filter(
     let html = matches!(state.auto_escape(), AutoEscape::Html);
     if let Some(loc) = value.downcast_object_ref::<Loc>() {
         return Ok(if html {
-            Value::from_safe_string(loc.html.clone())
+            loc.html_value.clone()
         } else {
-            Value::from(loc.md.as_str())
+            loc.md_value.clone()
         });
     }
     if value.is_undefined() || value.is_none() {
@@ -572,6 +583,36 @@ fn text_filter(
             Value::from_safe_string(String::new())
         } else {
             Value::from("")
+        });
+    }
+    // The texts of the views: a string, or a map of language to string
+    // (as serialized from a `Text`), read without building a `Text`.
+    if let Some(s) = value.as_str() {
+        let mut out = String::with_capacity(s.len() + 16);
+        return Ok(if html {
+            text::html_inline(s, &mut out);
+            Value::from_safe_string(out)
+        } else {
+            text::md_inline(s, &mut out);
+            Value::from(out)
+        });
+    }
+    if let Some(map) = value.downcast_object_ref::<IndexMap<Value, Value>>() {
+        let given: Vec<(&str, &str)> = map
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?)))
+            .collect();
+        let mut out = String::new();
+        return Ok(if html {
+            fields::text_html(&given, languages, &mut out);
+            Value::from_safe_string(out)
+        } else {
+            fields::texts_md(
+                given.iter().map(|(_, t)| *t),
+                sep.unwrap_or(" / "),
+                &mut out,
+            );
+            Value::from(out)
         });
     }
     let text = if let Some(s) = value.as_str() {
@@ -610,6 +651,11 @@ struct Loc {
     texts: IndexMap<&'static str, &'static str>,
     html: String,
     md: String,
+    /// `html` as a safe string and `md` as a string, for the `t` filter.
+    html_value: Value,
+    md_value: Value,
+    /// What the `t_json` filter gives, once asked.
+    json: std::sync::OnceLock<Value>,
 }
 
 impl Object for Loc {
@@ -707,10 +753,14 @@ fn site(
             .map(|(key, en, zh)| {
                 let mut md = String::new();
                 text::md_inline(en, &mut md);
+                let html = words.ui(key).to_string();
                 let loc = Loc {
                     texts: [("en", *en), ("zh", *zh)].into_iter().collect(),
-                    html: words.ui(key).to_string(),
+                    html_value: Value::from_safe_string(html.clone()),
+                    md_value: Value::from(md.as_str()),
+                    html,
                     md,
+                    json: std::sync::OnceLock::new(),
                 };
                 (*key, Value::from_object(loc))
             }),

@@ -9,8 +9,15 @@ use std::fmt::Write as _;
 
 /// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
 pub fn escape_html(text: &str, out: &mut String) {
+    let bytes = text.as_bytes();
+    // Most texts have nothing to escape: copy them whole.
+    let Some(first) = bytes.iter().position(|&b| HTML_SPECIAL[usize::from(b)]) else {
+        out.push_str(text);
+        return;
+    };
+    out.reserve(text.len() + 8);
     let mut start = 0;
-    for (i, b) in text.bytes().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
         let entity = match b {
             b'&' => "&amp;",
             b'<' => "&lt;",
@@ -25,6 +32,22 @@ pub fn escape_html(text: &str, out: &mut String) {
     }
     out.push_str(&text[start..]);
 }
+
+/// Whether [`escape_html`] would change `text`.
+pub fn has_html_special(text: &str) -> bool {
+    text.bytes().any(|b| HTML_SPECIAL[usize::from(b)])
+}
+
+/// The bytes [`escape_html`] replaces.
+const HTML_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'\'' as usize] = true;
+    table
+};
 
 /// Calls `each(is_code, part)` for the plain runs and `code` spans
 /// (between single backticks) of `text`, in order. An unpaired backtick is
@@ -74,34 +97,68 @@ pub fn md_inline(text: &str, out: &mut String) {
     code_spans(text, |code, part| {
         if code {
             out.push('`');
-            out.push_str(&part.replace(['\n', '\r'], " "));
+            push_one_line(part, out);
             out.push('`');
             return;
         }
-        let mut previous: Option<char> = None;
-        let mut chars = part.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '<' => out.push_str("&lt;"),
-                '&' => out.push_str("&amp;"),
-                '\\' | '[' | ']' | '*' => {
-                    out.push('\\');
-                    out.push(c);
-                }
+        // Every character to escape is ASCII, never part of a multi-byte
+        // character: the runs between them are copied whole.
+        let bytes = part.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if !MD_SPECIAL[usize::from(b)] {
+                continue;
+            }
+            out.push_str(&part[start..i]);
+            start = i + 1;
+            match b {
+                b'<' => out.push_str("&lt;"),
+                b'&' => out.push_str("&amp;"),
+                b'\n' | b'\r' => out.push(' '),
                 // Intraword underscores (`app_key`) are literal in GFM.
-                '_' => {
+                b'_' => {
                     let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-                    if !(word(previous) && word(chars.peek().copied())) {
+                    let before = part[..i].chars().next_back();
+                    let after = part[i + 1..].chars().next();
+                    if !(word(before) && word(after)) {
                         out.push('\\');
                     }
                     out.push('_');
                 }
-                '\n' | '\r' => out.push(' '),
-                c => out.push(c),
+                // `\`, `[`, `]`, `*`.
+                _ => {
+                    out.push('\\');
+                    out.push(char::from(b));
+                }
             }
-            previous = Some(c);
         }
+        out.push_str(&part[start..]);
     });
+}
+
+/// The bytes [`md_inline`] replaces outside code spans.
+const MD_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    let special = b"<&\\[]*_\n\r";
+    while i < special.len() {
+        table[special[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// Appends `text` with each line break (`\n`, `\r`) as a space.
+fn push_one_line(text: &str, out: &mut String) {
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'\n' || b == b'\r' {
+            out.push_str(&text[start..i]);
+            out.push(' ');
+            start = i + 1;
+        }
+    }
+    out.push_str(&text[start..]);
 }
 
 /// Escapes a value for a Markdown table cell: `|` would end the cell.
@@ -112,20 +169,38 @@ pub fn md_cell(text: &str) -> String {
 /// `text` as a Markdown code span, with a fence long enough for any
 /// backticks inside.
 pub fn md_code(text: &str) -> String {
-    let text = text.replace(['\n', '\r'], " ");
+    let mut out = String::with_capacity(text.len() + 2);
+    md_code_into(text, &mut out);
+    out
+}
+
+/// [`md_code`], appended to `out`.
+pub fn md_code_into(text: &str, out: &mut String) {
+    if !text.bytes().any(|b| matches!(b, b'`' | b'\n' | b'\r')) {
+        out.push('`');
+        out.push_str(text);
+        out.push('`');
+        return;
+    }
     let mut longest = 0;
     let mut run = 0;
-    for c in text.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
+    for b in text.bytes() {
+        run = if b == b'`' { run + 1 } else { 0 };
         longest = longest.max(run);
     }
-    let fence = "`".repeat(longest + 1);
+    // A line break becomes a space, so the text's first and last
+    // characters are backticks only if they were.
     let pad = if text.starts_with('`') || text.ends_with('`') {
         " "
     } else {
         ""
     };
-    format!("{fence}{pad}{text}{pad}{fence}")
+    let fence = "`".repeat(longest + 1);
+    out.push_str(&fence);
+    out.push_str(pad);
+    push_one_line(text, out);
+    out.push_str(pad);
+    out.push_str(&fence);
 }
 
 /// An HTML id from parts joined by `-`: letters, digits, `_` and `.` are
@@ -133,19 +208,27 @@ pub fn md_code(text: &str) -> String {
 /// hex, so different keys never share an id.
 pub fn anchor(parts: &[&str]) -> String {
     let mut out = String::new();
+    anchor_into(parts, &mut out);
+    out
+}
+
+/// [`anchor`], appended to `out`.
+pub fn anchor_into(parts: &[&str], out: &mut String) {
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             out.push('-');
         }
-        for c in part.chars() {
+        let mut start = 0;
+        for (at, c) in part.char_indices() {
             if c.is_ascii_alphanumeric() || matches!(c, '_' | '.') {
-                out.push(c);
-            } else {
-                let _ = write!(out, "~{:x}", c as u32);
+                continue;
             }
+            out.push_str(&part[start..at]);
+            let _ = write!(out, "~{:x}", c as u32);
+            start = at + c.len_utf8();
         }
+        out.push_str(&part[start..]);
     }
-    out
 }
 
 #[cfg(test)]
@@ -185,6 +268,13 @@ mod tests {
         assert_eq!(md_cell("a|b"), "a\\|b");
         assert_eq!(md_code("x `y` z"), "``x `y` z``");
         assert_eq!(md_code("`"), "`` ` ``");
+        assert_eq!(md_code("a\nb"), "`a b`");
+        assert_eq!(md_code("\n`x"), "`` `x``");
+        assert_eq!(md_code("a\r\n`"), "`` a  ` ``");
+        assert_eq!(
+            md("`a\nb` [x]\\_y_ z_ é_é a__b"),
+            "`a b` \\[x\\]\\\\\\_y\\_ z\\_ é_é a\\_\\_b"
+        );
     }
 
     #[test]
