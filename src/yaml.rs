@@ -1039,6 +1039,64 @@ mod tests {
             }
         }
 
+        /// The repository's specs, to mutate.
+        fn example_specs() -> Vec<String> {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+            let mut texts = Vec::new();
+            let mut pending = vec![root];
+            while let Some(dir) = pending.pop() {
+                for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        pending.push(path);
+                    } else if path.extension().is_some_and(|e| e == "yaml") {
+                        texts.push(std::fs::read_to_string(&path).unwrap());
+                    }
+                }
+            }
+            texts.sort();
+            texts
+        }
+
+        /// What a hand editing YAML adds or breaks.
+        const EDITS: &[&str] = &[
+            " ", "  ", "\n", ":", ": ", "-", "- ", "#", " #", "\"", "'", "|", ">-", "[", "]", "{",
+            "}", ",", "\\", "~", "0", "1.5", "true", "&a", "*a", "!", "?", "%", "\t", "é", "\n  ",
+            "\n- ", "\n\n",
+        ];
+
+        proptest! {
+            // About one edited spec in eight is still plain enough for
+            // the scanner; those are compared.
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// Real specs with a few random edits: whatever the scanner
+            /// accepts, serde-saphyr builds identically.
+            #[test]
+            fn scanner_agrees_on_edited_specs(
+                which in any::<prop::sample::Index>(),
+                edits in prop::collection::vec(
+                    (any::<prop::sample::Index>(), prop::sample::select(EDITS), 0usize..3),
+                    1..4,
+                ),
+            ) {
+                let specs = example_specs();
+                let mut text = specs[which.index(specs.len())].clone();
+                for (at, edit, removed) in edits {
+                    let mut i = at.index(text.len() + 1);
+                    while !text.is_char_boundary(i) {
+                        i -= 1;
+                    }
+                    let mut end = (i + removed).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end += 1;
+                    }
+                    text.replace_range(i..end, edit);
+                }
+                assert_scanner_agrees(&text);
+            }
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(400))]
 
