@@ -587,6 +587,8 @@ mod tests {
                 true,
             ),
             ("- a\n-\n- - b\n  - c\n", true),
+            ("- # c\n-  # d\n- x\na:\n  - # e\n  - y\n", false),
+            ("k:\n  - # c\n  - x\n", true),
             ("-   a\n-    \n-   - b\n    - c\n", true),
             ("a: |\n  lit\n  two\nb: >-\n  fold\n  ed\nc: x\n", true),
             (

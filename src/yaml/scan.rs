@@ -340,12 +340,12 @@ impl<'a> Scanner<'a> {
         depth: usize,
     ) -> Option<(Node, Next)> {
         self.skip_spaces();
-        // An empty value's span: at the colon, or where the dash's line
-        // has nothing more.
-        let empty_at = colon.unwrap_or(self.pos);
         match self.peek() {
             None | Some(b'\n') | Some(b'#') => {
                 self.end_of_line()?;
+                // An empty value's span: at the colon, or at the end of the
+                // dash's line (after any comment).
+                let empty_at = colon.unwrap_or(self.pos);
                 let next = self.next_line()?;
                 if next > indent {
                     return self.block_node(next as usize, indent, depth);
