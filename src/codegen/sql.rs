@@ -304,8 +304,8 @@ pub fn app_blocks(app: &AppRows) -> Vec<String> {
             field_keys(Dialect::Mysql, app),
         )
     });
-    let size =
-        standard.0.iter().map(|(_, list)| list.len()).sum::<usize>() + standard.1.len() + 8192;
+    let comment = format!("app {} `{}`", app.app_id, app.app_key);
+    let mut head = String::new();
     Dialect::ALL
         .iter()
         .map(|&dialect| {
@@ -314,26 +314,32 @@ pub fn app_blocks(app: &AppRows) -> Vec<String> {
                 _ => &standard,
             };
             let clauses = upsert_clauses(dialect);
+            let mut deletes = String::new();
+            statements_text(&app_deletes_with(dialect, app, field_keys), &mut deletes);
+            // Each block is kept until its seed is written: no more room
+            // than it needs.
+            let size = lists
+                .iter()
+                .map(|(at, list)| TABLES[*at].columns.len() * 24 + list.len() + clauses[*at].len())
+                .sum::<usize>()
+                + comment.len()
+                + deletes.len()
+                + 64;
             let mut out = String::with_capacity(size);
-            let mut first = true;
-            for (at, list) in lists {
-                let table = TABLES[*at];
-                if first {
-                    first = false;
+            for (i, (at, list)) in lists.iter().enumerate() {
+                if i == 0 {
                     out.push('\n');
-                    comment_line(
-                        &mut out,
-                        "",
-                        &format!("app {} `{}`", app.app_id, app.app_key),
-                    );
+                    comment_line(&mut out, "", &comment);
                 }
-                insert_head(table, &mut out);
+                head.clear();
+                insert_head(TABLES[*at], &mut head);
+                out.push_str(&head);
                 out.push_str(list);
                 out.push('\n');
                 out.push_str(&clauses[*at]);
                 out.push_str(";\n");
             }
-            statements_text(&app_deletes_with(dialect, app, field_keys), &mut out);
+            out.push_str(&deletes);
             out
         })
         .collect()
