@@ -320,23 +320,25 @@ pub fn app_blocks(app: &AppRows) -> Vec<String> {
             // than it needs.
             let size = lists
                 .iter()
-                .map(|(at, list)| TABLES[*at].columns.len() * 24 + list.len() + clauses[*at].len())
+                .map(|(table, list)| {
+                    table.columns.len() * 24 + list.len() + upsert_clause(clauses, table).len()
+                })
                 .sum::<usize>()
                 + comment.len()
                 + deletes.len()
                 + 64;
             let mut out = String::with_capacity(size);
-            for (i, (at, list)) in lists.iter().enumerate() {
+            for (i, (table, list)) in lists.iter().enumerate() {
                 if i == 0 {
                     out.push('\n');
                     comment_line(&mut out, "", &comment);
                 }
                 head.clear();
-                insert_head(TABLES[*at], &mut head);
+                insert_head(table, &mut head);
                 out.push_str(&head);
                 out.push_str(list);
                 out.push('\n');
-                out.push_str(&clauses[*at]);
+                out.push_str(upsert_clause(clauses, table));
                 out.push_str(";\n");
             }
             out.push_str(&deletes);
@@ -358,6 +360,12 @@ fn upsert_clauses(dialect: Dialect) -> &'static [String] {
     &all[at]
 }
 
+/// `table`'s clause among `clauses` (from [`upsert_clauses`]).
+fn upsert_clause<'c>(clauses: &'c [String], table: &Table) -> &'c str {
+    let at = TABLES.iter().position(|t| t.name == table.name);
+    &clauses[at.expect("rows are of the platform's tables")]
+}
+
 /// `INSERT INTO <table> (<columns>) VALUES` and a line break.
 fn insert_head(table: &Table, out: &mut String) {
     out.push_str("INSERT INTO ");
@@ -373,12 +381,11 @@ fn insert_head(table: &Table, out: &mut String) {
 }
 
 /// The rows of each of [`upserts`]' statements for an app's tables, as
-/// (position in [`TABLES`], the rows' text between the `INSERT` line and
-/// the upsert clause).
-fn upsert_lists(dialect: Dialect, app: &AppRows) -> Vec<(usize, String)> {
+/// (table, the rows' text between the `INSERT` line and the upsert clause).
+fn upsert_lists(dialect: Dialect, app: &AppRows) -> Vec<(&'static Table, String)> {
     let mut out = Vec::new();
     let mut head = String::new();
-    for (at, table_rows) in app.tables.tables.iter().enumerate() {
+    for table_rows in &app.tables.tables {
         head.clear();
         insert_head(table_rows.table, &mut head);
         let mut list = String::new();
@@ -392,12 +399,12 @@ fn upsert_lists(dialect: Dialect, app: &AppRows) -> Vec<(usize, String)> {
             count += 1;
             // As in [`upserts`], whose statement holds the head too.
             if count == BATCH_ROWS || head.len() + list.len() >= BATCH_BYTES {
-                out.push((at, std::mem::take(&mut list)));
+                out.push((table_rows.table, std::mem::take(&mut list)));
                 count = 0;
             }
         }
         if count > 0 {
-            out.push((at, list));
+            out.push((table_rows.table, list));
         }
     }
     out
