@@ -231,6 +231,9 @@ fn by_path(build: &Build) -> HashMap<&Path, &GeneratedFile> {
 /// [`finish`]: Writer::finish
 pub struct Writer<'a> {
     out: &'a Path,
+    /// `out` made absolute once: temporary files are created there, where
+    /// a relative directory would cost a `getcwd` per file.
+    absolute: PathBuf,
     state: Mutex<WriterState>,
 }
 
@@ -241,12 +244,16 @@ struct WriterState {
     files: BTreeMap<PathBuf, Option<tempfile::TempPath>>,
     /// Directories created for staging, parents first.
     created: Vec<PathBuf>,
+    /// Directories known to exist (found or created): each is looked up
+    /// once, not once per file.
+    dirs: HashSet<PathBuf>,
 }
 
 impl<'a> Writer<'a> {
     pub fn new(out: &'a Path) -> Writer<'a> {
         Writer {
             out,
+            absolute: std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf()),
             state: Mutex::new(WriterState::default()),
         }
     }
@@ -261,9 +268,9 @@ impl<'a> Writer<'a> {
         let path = self.out.join(&file.path);
         let staged = match fs::read(&path) {
             Ok(bytes) if bytes == file.contents.as_bytes() => None,
-            Ok(_) => Some(self.stage_changed(&path, file.contents.as_bytes())?),
+            Ok(_) => Some(self.stage_changed(&file.path, file.contents.as_bytes())?),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                Some(self.stage_changed(&path, file.contents.as_bytes())?)
+                Some(self.stage_changed(&file.path, file.contents.as_bytes())?)
             }
             Err(e) => return Err(at(&path)(e)),
         };
@@ -275,9 +282,23 @@ impl<'a> Writer<'a> {
     /// directory), for a file too large to make in memory: the caller
     /// writes it, then hands it to [`Writer::stage_written`].
     pub fn temp_file(&self, rel: &Path) -> Result<tempfile::NamedTempFile, OutputError> {
+        self.temp_file_with(rel, b"")
+    }
+
+    /// A new temporary file beside `rel` holding `contents`.
+    fn temp_file_with(
+        &self,
+        rel: &Path,
+        contents: &[u8],
+    ) -> Result<tempfile::NamedTempFile, OutputError> {
         let path = self.out.join(rel);
         self.create_parent(&path)?;
-        temp_file_in(path.parent().unwrap_or(Path::new(".")), &path, b"")
+        let absolute = self.absolute.join(rel);
+        let (dir, in_dir) = (
+            path.parent().unwrap_or(Path::new(".")),
+            absolute.parent().unwrap_or(Path::new(".")),
+        );
+        temp_file_in(dir, in_dir, &path, contents)
     }
 
     /// Stages `temp` (from [`Writer::temp_file`], written) as `rel`, or
@@ -298,24 +319,30 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
+    /// Stages `contents` for `rel` (relative to the output directory).
     fn stage_changed(
         &self,
-        path: &Path,
+        rel: &Path,
         contents: &[u8],
     ) -> Result<tempfile::TempPath, OutputError> {
-        self.create_parent(path)?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        Ok(temp_file_in(dir, path, contents)?.into_temp_path())
+        Ok(self.temp_file_with(rel, contents)?.into_temp_path())
     }
 
     /// Creates the directory of `path`, remembering what it created.
     fn create_parent(&self, path: &Path) -> Result<(), OutputError> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        if dir.as_os_str().is_empty() || dir.is_dir() {
+        if dir.as_os_str().is_empty() {
             return Ok(());
         }
         // Under the lock, so that two threads do not both claim a directory.
         let mut state = self.state();
+        if state.dirs.contains(dir) {
+            return Ok(());
+        }
+        if dir.is_dir() {
+            state.dirs.insert(dir.to_path_buf());
+            return Ok(());
+        }
         let mut missing = Vec::new();
         let mut ancestor = Some(dir);
         while let Some(d) = ancestor.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
@@ -324,6 +351,7 @@ impl<'a> Writer<'a> {
         }
         fs::create_dir_all(dir).map_err(at(dir))?;
         state.created.extend(missing.into_iter().rev());
+        state.dirs.insert(dir.to_path_buf());
         Ok(())
     }
 
@@ -404,9 +432,12 @@ fn same_contents(old: fs::File, new: &Path) -> io::Result<bool> {
     }
 }
 
-/// Writes `contents` into a new temporary file in `dir` (for `path`).
+/// Writes `contents` into a new temporary file in `dir` (for `path`),
+/// made in `in_dir`: the same directory, perhaps spelt otherwise (errors
+/// name `dir`).
 fn temp_file_in(
     dir: &Path,
+    in_dir: &Path,
     path: &Path,
     contents: &[u8],
 ) -> Result<tempfile::NamedTempFile, OutputError> {
@@ -416,7 +447,7 @@ fn temp_file_in(
     // one: 0666 less the umask, as `fs::write` would create it.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut temp = builder.tempfile_in(dir).map_err(at(dir))?;
+    let mut temp = builder.tempfile_in(in_dir).map_err(at(dir))?;
     temp.write_all(contents).map_err(at(path))?;
     Ok(temp)
 }
@@ -430,7 +461,7 @@ fn temp_file_in(
 fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(at(dir))?;
-    let temp = temp_file_in(dir, path, contents)?;
+    let temp = temp_file_in(dir, dir, path, contents)?;
     temp.persist(path).map_err(|e| at(path)(e.error))?;
     Ok(())
 }

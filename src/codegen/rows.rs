@@ -289,10 +289,7 @@ pub fn app_rows(connector: &Connector, path: &str) -> Result<AppRows, BuildError
     }
     for (position, action) in connector.actions.iter().enumerate() {
         let action_id = id(action.id, &owner, &tables::APP_ACTION_META, "action_id")?;
-        let mut request = json_value(&action.request);
-        if let (Some(retry_safe), Value::Object(map)) = (action.retry_safe, &mut request) {
-            map.insert("retry_safe".into(), Value::Bool(retry_safe));
-        }
+        let request = request_json(&action.request, action.retry_safe);
         let mut response = response_map(action.response.as_ref());
         if let Some(result) = &action.result {
             response.insert("result".into(), Value::String(result.clone()));
@@ -348,7 +345,7 @@ pub fn app_rows(connector: &Connector, path: &str) -> Result<AppRows, BuildError
             is_end: false,
             method: trigger.request.method,
             additional: any_user_input(&trigger.input),
-            request: json_value(&trigger.request),
+            request: request_json(&trigger.request, None),
             response,
             sample: Some(&trigger.sample),
             position,
@@ -475,7 +472,8 @@ struct ActionMeta<'a> {
     is_end: bool,
     method: model::Method,
     additional: bool,
-    request: Value,
+    /// JSON text.
+    request: SqlValue,
     response: Map<String, Value>,
     sample: Option<&'a Value>,
     position: usize,
@@ -502,10 +500,9 @@ impl ActionMeta<'_> {
             SqlValue::flag(self.is_end),
             SqlValue::text(self.method.as_str()),
             SqlValue::flag(self.additional),
-            json_text(&self.request),
+            self.request,
             response,
-            self.sample
-                .map_or(SqlValue::Null, |s| json_text(&normalize(s.clone()))),
+            self.sample.map_or(SqlValue::Null, |s| opt_json(Some(s))),
             position_value(self.position),
         ])
     }
@@ -661,6 +658,26 @@ fn opt_json(value: Option<&impl Serialize>) -> SqlValue {
     SqlValue::Text(String::from_utf8(out).expect("JSON is UTF-8"))
 }
 
+/// A request as JSON text, with the action's `retry_safe` (when the spec
+/// gives it) as its last key.
+fn request_json(request: &model::Request, retry_safe: Option<bool>) -> SqlValue {
+    let mut json = match opt_json(Some(request)) {
+        SqlValue::Text(json) => json,
+        _ => unreachable!("a request is JSON text"),
+    };
+    if let Some(retry_safe) = retry_safe {
+        // A request is an object with at least its method and path, and
+        // has no `retry_safe` of its own: the key goes before the `}`.
+        json.pop();
+        json.push_str(if retry_safe {
+            ",\"retry_safe\":true}"
+        } else {
+            ",\"retry_safe\":false}"
+        });
+    }
+    SqlValue::Text(json)
+}
+
 /// serde_json's compact output, with floats as [`normalize`] leaves them:
 /// a whole float below 2^53 as an integer, and an `f32` as the `f64` it
 /// converts to (as in a JSON value).
@@ -749,6 +766,24 @@ mod tests {
         assert_eq!(opt_json(Some(&1.25f32)), json_text(&json_value(&1.25f32)));
         assert_eq!(opt_json(Some(&0.1f32)), json_text(&json_value(&0.1f32)));
         assert_eq!(opt_json(None::<&Value>), SqlValue::Null);
+    }
+
+    #[test]
+    fn request_json_is_the_request_value_with_retry_safe() {
+        let request: model::Request = serde_json::from_value(serde_json::json!({
+            "method": "GET",
+            "path": "/x/{{ input.id }}",
+            "query": {"b": "1", "a": "2"},
+            "body": {"type": "json", "content": {"n": 2.0, "f": 0.5, "s": "\"q\""}}
+        }))
+        .unwrap();
+        for retry_safe in [None, Some(true), Some(false)] {
+            let mut value = json_value(&request);
+            if let (Some(r), Value::Object(map)) = (retry_safe, &mut value) {
+                map.insert("retry_safe".into(), Value::Bool(r));
+            }
+            assert_eq!(request_json(&request, retry_safe), json_text(&value));
+        }
     }
 
     #[test]

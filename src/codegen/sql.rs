@@ -304,8 +304,8 @@ pub fn app_blocks(app: &AppRows) -> Vec<String> {
             field_keys(Dialect::Mysql, app),
         )
     });
-    let size =
-        standard.0.iter().map(|(_, list)| list.len()).sum::<usize>() + standard.1.len() + 8192;
+    let comment = format!("app {} `{}`", app.app_id, app.app_key);
+    let mut head = String::new();
     Dialect::ALL
         .iter()
         .map(|&dialect| {
@@ -314,26 +314,34 @@ pub fn app_blocks(app: &AppRows) -> Vec<String> {
                 _ => &standard,
             };
             let clauses = upsert_clauses(dialect);
+            let mut deletes = String::new();
+            statements_text(&app_deletes_with(dialect, app, field_keys), &mut deletes);
+            // Each block is kept until its seed is written: no more room
+            // than it needs.
+            let size = lists
+                .iter()
+                .map(|(table, list)| {
+                    table.columns.len() * 24 + list.len() + upsert_clause(clauses, table).len()
+                })
+                .sum::<usize>()
+                + comment.len()
+                + deletes.len()
+                + 64;
             let mut out = String::with_capacity(size);
-            let mut first = true;
-            for (at, list) in lists {
-                let table = TABLES[*at];
-                if first {
-                    first = false;
+            for (i, (table, list)) in lists.iter().enumerate() {
+                if i == 0 {
                     out.push('\n');
-                    comment_line(
-                        &mut out,
-                        "",
-                        &format!("app {} `{}`", app.app_id, app.app_key),
-                    );
+                    comment_line(&mut out, "", &comment);
                 }
-                insert_head(table, &mut out);
+                head.clear();
+                insert_head(table, &mut head);
+                out.push_str(&head);
                 out.push_str(list);
                 out.push('\n');
-                out.push_str(&clauses[*at]);
+                out.push_str(upsert_clause(clauses, table));
                 out.push_str(";\n");
             }
-            statements_text(&app_deletes_with(dialect, app, field_keys), &mut out);
+            out.push_str(&deletes);
             out
         })
         .collect()
@@ -352,6 +360,12 @@ fn upsert_clauses(dialect: Dialect) -> &'static [String] {
     &all[at]
 }
 
+/// `table`'s clause among `clauses` (from [`upsert_clauses`]).
+fn upsert_clause<'c>(clauses: &'c [String], table: &Table) -> &'c str {
+    let at = TABLES.iter().position(|t| t.name == table.name);
+    &clauses[at.expect("rows are of the platform's tables")]
+}
+
 /// `INSERT INTO <table> (<columns>) VALUES` and a line break.
 fn insert_head(table: &Table, out: &mut String) {
     out.push_str("INSERT INTO ");
@@ -367,12 +381,11 @@ fn insert_head(table: &Table, out: &mut String) {
 }
 
 /// The rows of each of [`upserts`]' statements for an app's tables, as
-/// (position in [`TABLES`], the rows' text between the `INSERT` line and
-/// the upsert clause).
-fn upsert_lists(dialect: Dialect, app: &AppRows) -> Vec<(usize, String)> {
+/// (table, the rows' text between the `INSERT` line and the upsert clause).
+fn upsert_lists(dialect: Dialect, app: &AppRows) -> Vec<(&'static Table, String)> {
     let mut out = Vec::new();
     let mut head = String::new();
-    for (at, table_rows) in app.tables.tables.iter().enumerate() {
+    for table_rows in &app.tables.tables {
         head.clear();
         insert_head(table_rows.table, &mut head);
         let mut list = String::new();
@@ -386,12 +399,12 @@ fn upsert_lists(dialect: Dialect, app: &AppRows) -> Vec<(usize, String)> {
             count += 1;
             // As in [`upserts`], whose statement holds the head too.
             if count == BATCH_ROWS || head.len() + list.len() >= BATCH_BYTES {
-                out.push((at, std::mem::take(&mut list)));
+                out.push((table_rows.table, std::mem::take(&mut list)));
                 count = 0;
             }
         }
         if count > 0 {
-            out.push((at, list));
+            out.push((table_rows.table, list));
         }
     }
     out

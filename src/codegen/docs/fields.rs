@@ -497,12 +497,10 @@ impl Parts {
 /// Appends `text` to a Markdown table cell: a `|` would end the cell.
 fn push_cell(out: &mut String, text: &str) {
     let mut start = 0;
-    for (i, b) in text.bytes().enumerate() {
-        if b == b'|' {
-            out.push_str(&text[start..i]);
-            out.push_str("\\|");
-            start = i + 1;
-        }
+    for i in memchr::memchr_iter(b'|', text.as_bytes()) {
+        out.push_str(&text[start..i]);
+        out.push_str("\\|");
+        start = i + 1;
     }
     out.push_str(&text[start..]);
 }

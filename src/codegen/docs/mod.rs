@@ -512,13 +512,24 @@ fn environment(
         }
     });
     env.add_filter("md_fence", |value: String, lang: Option<String>| {
-        let longest = value.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-        let fence = "`".repeat(longest.max(2) + 1);
-        format!(
-            "{fence}{}\n{}\n{fence}",
-            lang.unwrap_or_default(),
-            value.trim_end_matches('\n')
-        )
+        // The longest run of backticks inside, which the fence must exceed.
+        let mut longest = 0;
+        let mut run = 0;
+        for b in value.bytes() {
+            run = if b == b'`' { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        let fence = longest.max(2) + 1;
+        let lang = lang.unwrap_or_default();
+        let body = value.trim_end_matches('\n');
+        let mut out = String::with_capacity(2 * fence + lang.len() + body.len() + 2);
+        out.extend(std::iter::repeat_n('`', fence));
+        out.push_str(&lang);
+        out.push('\n');
+        out.push_str(body);
+        out.push('\n');
+        out.extend(std::iter::repeat_n('`', fence));
+        out
     });
     for (name, source) in TEMPLATES {
         let source = config.templates.get(*name).map_or(*source, String::as_str);
@@ -835,5 +846,27 @@ fn tables_view() -> TablesView {
                     .collect(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(template: &str, value: &str) -> String {
+        let config = DocsConfig::default();
+        let env = environment(&config, Arc::new(vec!["en".to_string()])).unwrap();
+        env.render_str(template, context! { x => value }).unwrap()
+    }
+
+    #[test]
+    fn fences_are_longer_than_any_backticks_inside() {
+        assert_eq!(render("{{ x|md_fence('sh') }}", "ls\n\n"), "```sh\nls\n```");
+        assert_eq!(render("{{ x|md_fence }}", "a `b` c"), "```\na `b` c\n```");
+        assert_eq!(
+            render("{{ x|md_fence('md') }}", "````\nx\n````"),
+            "`````md\n````\nx\n````\n`````"
+        );
+        assert_eq!(render("{{ x|md_fence }}", ""), "```\n\n```");
     }
 }
