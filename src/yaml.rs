@@ -545,37 +545,30 @@ mod tests {
         );
     }
 
-    /// The fast path either steps aside or builds exactly what serde-saphyr
-    /// builds (values, spans, verbatim starts).
+    /// The fast paths either step aside or build exactly what serde-saphyr
+    /// builds (values, spans, verbatim starts); says whether the event
+    /// builder took the text.
     fn assert_paths_agree(text: &str) -> bool {
         assert_scanner_agrees(text);
-        match events::parse(FileId(0), text) {
-            Some(fast) => {
-                assert_eq!(
-                    Ok(fast),
-                    parse_with_serde_saphyr(FileId(0), text),
-                    "fast and serde-saphyr paths disagree on {text:?}"
-                );
-                true
-            }
-            None => false,
-        }
+        agrees_with_serde_saphyr("event builder", events::parse(FileId(0), text), text)
     }
 
     /// The scanner either steps aside or builds exactly what serde-saphyr
     /// builds; says whether it took the text.
     fn assert_scanner_agrees(text: &str) -> bool {
-        match scan::parse(FileId(0), text) {
-            Some(scanned) => {
-                assert_eq!(
-                    Ok(scanned),
-                    parse_with_serde_saphyr(FileId(0), text),
-                    "scanner and serde-saphyr disagree on {text:?}"
-                );
-                true
-            }
-            None => false,
-        }
+        agrees_with_serde_saphyr("scanner", scan::parse(FileId(0), text), text)
+    }
+
+    fn agrees_with_serde_saphyr(path: &str, built: Option<Node>, text: &str) -> bool {
+        let Some(built) = built else {
+            return false;
+        };
+        assert_eq!(
+            Ok(built),
+            parse_with_serde_saphyr(FileId(0), text),
+            "{path} and serde-saphyr disagree on {text:?}"
+        );
+        true
     }
 
     #[test]
@@ -680,12 +673,11 @@ mod tests {
         }
     }
 
-    /// Every spec in specs/ without anchors is plain enough for the scanner.
-    #[test]
-    fn scanner_takes_every_example_spec() {
+    /// Every spec file in specs/, with its text, in path order.
+    fn example_specs() -> Vec<(std::path::PathBuf, String)> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+        let mut specs = Vec::new();
         let mut pending = vec![root];
-        let mut files = 0;
         while let Some(dir) = pending.pop() {
             for entry in std::fs::read_dir(&dir).unwrap().flatten() {
                 let path = entry.path();
@@ -693,20 +685,30 @@ mod tests {
                     pending.push(path);
                 } else if path.extension().is_some_and(|e| e == "yaml") {
                     let text = std::fs::read_to_string(&path).unwrap();
-                    // Anchors and aliases are the parser's business.
-                    let anchors = text.contains(": &") || text.contains(": *");
-                    assert_eq!(
-                        assert_scanner_agrees(&text),
-                        !anchors,
-                        "{} was {}scanned",
-                        path.display(),
-                        if anchors { "" } else { "not " }
-                    );
-                    files += 1;
+                    specs.push((path, text));
                 }
             }
         }
-        assert!(files > 5);
+        specs.sort();
+        specs
+    }
+
+    /// Every spec in specs/ without anchors is plain enough for the scanner.
+    #[test]
+    fn scanner_takes_every_example_spec() {
+        let specs = example_specs();
+        assert!(specs.len() > 5);
+        for (path, text) in &specs {
+            // Anchors and aliases are the parser's business.
+            let anchors = text.contains(": &") || text.contains(": *");
+            assert_eq!(
+                assert_scanner_agrees(text),
+                !anchors,
+                "{} was {}scanned",
+                path.display(),
+                if anchors { "" } else { "not " }
+            );
+        }
     }
 
     /// Plain scalar spellings at the edges of YAML 1.2 core resolution.
@@ -1041,25 +1043,6 @@ mod tests {
             }
         }
 
-        /// The repository's specs, to mutate.
-        fn example_specs() -> Vec<String> {
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
-            let mut texts = Vec::new();
-            let mut pending = vec![root];
-            while let Some(dir) = pending.pop() {
-                for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                    let path = entry.path();
-                    if path.is_dir() {
-                        pending.push(path);
-                    } else if path.extension().is_some_and(|e| e == "yaml") {
-                        texts.push(std::fs::read_to_string(&path).unwrap());
-                    }
-                }
-            }
-            texts.sort();
-            texts
-        }
-
         /// What a hand editing YAML adds or breaks.
         const EDITS: &[&str] = &[
             " ", "  ", "\n", ":", ": ", "-", "- ", "#", " #", "\"", "'", "|", ">-", "[", "]", "{",
@@ -1083,7 +1066,7 @@ mod tests {
                 ),
             ) {
                 let specs = example_specs();
-                let mut text = specs[which.index(specs.len())].clone();
+                let mut text = specs[which.index(specs.len())].1.clone();
                 for (at, edit, removed) in edits {
                     let mut i = at.index(text.len() + 1);
                     while !text.is_char_boundary(i) {

@@ -754,32 +754,46 @@ impl<'a> Scanner<'a> {
         Some((start, end))
     }
 
+    /// After a flow entry: a comma and the next entry, or the collection's
+    /// `close`; says whether the collection closed.
+    fn flow_separator(&mut self, indent: isize, close: u8) -> Option<bool> {
+        self.flow_space(indent)?;
+        match self.peek()? {
+            b',' => {
+                self.pos += 1;
+                self.flow_space(indent)?;
+                // A trailing comma: left to the parser.
+                (self.peek() != Some(close)).then_some(false)
+            }
+            b if b == close => {
+                self.pos += 1;
+                Some(true)
+            }
+            _ => None,
+        }
+    }
+
+    /// Opens a flow collection (the scanner is at its bracket); says
+    /// whether it is empty (and then already closed by `close`).
+    fn flow_open(&mut self, indent: isize, close: u8) -> Option<bool> {
+        self.pos += 1;
+        self.flow_space(indent)?;
+        let empty = self.peek() == Some(close);
+        if empty {
+            self.pos += 1;
+        }
+        Some(empty)
+    }
+
     fn flow_seq(&mut self, indent: isize, depth: usize) -> Option<Node> {
         self.enter(depth)?;
         let start = self.pos;
-        self.pos += 1;
         let mut items = Vec::new();
-        self.flow_space(indent)?;
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-        } else {
+        if !self.flow_open(indent, b']')? {
             loop {
                 items.push(self.flow_node(indent, depth + 1)?);
-                self.flow_space(indent)?;
-                match self.peek()? {
-                    b',' => {
-                        self.pos += 1;
-                        self.flow_space(indent)?;
-                        // A trailing comma: left to the parser.
-                        if self.peek() == Some(b']') {
-                            return None;
-                        }
-                    }
-                    b']' => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return None,
+                if self.flow_separator(indent, b']')? {
+                    break;
                 }
             }
         }
@@ -793,13 +807,9 @@ impl<'a> Scanner<'a> {
     fn flow_map(&mut self, indent: isize, depth: usize) -> Option<Node> {
         self.enter(depth)?;
         let start = self.pos;
-        self.pos += 1;
         let mut entries: Vec<(Key, Node)> = Vec::new();
         let mut keys = Keys::default();
-        self.flow_space(indent)?;
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-        } else {
+        if !self.flow_open(indent, b'}')? {
             loop {
                 let key_start = self.pos;
                 let (name, style) = match self.peek()? {
@@ -826,20 +836,8 @@ impl<'a> Scanner<'a> {
                 let (key, int) = key;
                 entries.push((key, value));
                 keys.push(&entries, int);
-                self.flow_space(indent)?;
-                match self.peek()? {
-                    b',' => {
-                        self.pos += 1;
-                        self.flow_space(indent)?;
-                        if self.peek() == Some(b'}') {
-                            return None;
-                        }
-                    }
-                    b'}' => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return None,
+                if self.flow_separator(indent, b'}')? {
+                    break;
                 }
             }
         }
