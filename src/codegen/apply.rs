@@ -337,16 +337,30 @@ fn apply_in_transaction(
     }
     let actual = db.read(mode == Mode::Write)?;
     let delta = diff::delta(&actual, desired);
-    let statements = sql::delta(db.dialect, &delta);
-    if mode == Mode::Write {
-        if db.dialect == Dialect::Sqlite {
+    let dialect = db.dialect;
+    let (statements, report) = if mode == Mode::Write && dialect != Dialect::Sqlite {
+        // New rows go in bulk, so the delta's full SQL and the report are
+        // only told: they are made on other threads while the server works.
+        std::thread::scope(|scope| {
+            let statements = scope.spawn(|| sql::delta(dialect, &delta));
+            let report = scope.spawn(|| changes::report(&actual, desired));
+            let written = write_in_bulk(db, &delta, &sql::delta(dialect, &delta.without_inserts()));
+            let joined = (statements.join(), report.join());
+            written?;
+            match joined {
+                (Ok(statements), Ok(report)) => Ok((statements, report)),
+                (Err(panic), _) | (_, Err(panic)) => std::panic::resume_unwind(panic),
+            }
+        })?
+    } else {
+        let statements = sql::delta(dialect, &delta);
+        if mode == Mode::Write {
             for statement in &statements {
                 db.execute(&statement.sql)?;
             }
-        } else {
-            write_in_bulk(db, &delta, &statements)?;
         }
-    }
+        (statements, changes::report(&actual, desired))
+    };
     Ok(Applied {
         counts: delta
             .tables
@@ -360,12 +374,13 @@ fn apply_in_transaction(
                 )
             })
             .collect(),
-        report: changes::report(&actual, desired),
+        report,
         statements,
     })
 }
 
-/// The delta with its new rows sent in bulk instead of as `INSERT` text,
+/// The delta (`statements`: its deletes and updates) with its new rows
+/// sent in bulk instead of as `INSERT` text,
 /// which the server would parse literal by literal: PostgreSQL loads them
 /// with `COPY ... FROM STDIN` (several times faster for a first apply),
 /// MySQL / MariaDB executes one prepared multi-row `INSERT` with the values

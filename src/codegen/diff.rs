@@ -49,7 +49,23 @@ pub struct Delta<'a> {
     pub tables: Vec<TableDelta<'a>>,
 }
 
-impl Delta<'_> {
+impl<'a> Delta<'a> {
+    /// The same delta without its new rows (for loading them apart).
+    pub fn without_inserts(&self) -> Delta<'a> {
+        Delta {
+            tables: self
+                .tables
+                .iter()
+                .map(|t| TableDelta {
+                    table: t.table,
+                    deleted: t.deleted.clone(),
+                    inserted: Vec::new(),
+                    updated: t.updated.clone(),
+                })
+                .collect(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.tables.iter().all(TableDelta::is_empty)
     }
