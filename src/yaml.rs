@@ -7,10 +7,13 @@
 //! nesting are refused quickly, and on a thread with a large stack, so a
 //! deep-but-within-budget document cannot overflow the caller's stack.
 //!
-//! Most documents take a fast path first ([`events`]): the same tree built
-//! straight from the parser's events, several times faster. Whatever that
-//! path does not handle exactly like serde-saphyr (errors, tags, aliases,
-//! merge keys, budgets) goes through serde-saphyr as before.
+//! Most documents take a fast path first: [`scan`], a direct scanner for
+//! the part of YAML specs are written in, then [`events`], the same tree
+//! built straight from the parser's events. Each is several times faster
+//! than the one after it, and each leaves whatever it does not handle
+//! exactly like serde-saphyr (errors, tags, aliases, merge keys, budgets,
+//! and for the scanner anything outside its part of YAML) to the next, so
+//! serde-saphyr decides every hard case as before.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
