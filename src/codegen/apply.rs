@@ -380,8 +380,8 @@ fn apply_in_transaction(
 }
 
 /// The delta (`statements`: its deletes and updates) with its new rows
-/// sent in bulk instead of as `INSERT` text,
-/// which the server would parse literal by literal: PostgreSQL loads them
+/// sent in bulk instead of as `INSERT` text, which the server would parse
+/// literal by literal: PostgreSQL loads them
 /// with `COPY ... FROM STDIN` (several times faster for a first apply),
 /// MySQL / MariaDB executes one prepared multi-row `INSERT` with the values
 /// bound (its SQL parser was two thirds of the server's time). Same order

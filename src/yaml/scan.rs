@@ -65,6 +65,10 @@ struct Scanner<'a> {
     scalar_bytes: usize,
 }
 
+/// A mapping key with serde-saphyr's integer identity of it, as
+/// [`map_key`] gives it.
+type KeyWithId = (Key, Option<(bool, u128)>);
+
 /// What follows a node: the indentation of the next content line, with the
 /// scanner at its first character, or -1 at the end of the text.
 type Next = isize;
@@ -174,6 +178,13 @@ impl<'a> Scanner<'a> {
             && matches!(rest.get(3), None | Some(b' ' | b'\n'))
     }
 
+    /// `node` ends its line (but for spaces and a comment); returns it with
+    /// the next content line.
+    fn finish_line(&mut self, node: Node) -> Option<(Node, Next)> {
+        self.end_of_line()?;
+        Some((node, self.next_line()?))
+    }
+
     /// From the end of a line (its break, or the end of the text), moves to
     /// the next content line.
     fn next_line(&mut self) -> Option<Next> {
@@ -222,8 +233,7 @@ impl<'a> Scanner<'a> {
             b'-' if self.at_seq_entry() => self.block_seq(column, false, depth),
             b'[' | b'{' => {
                 let node = self.flow_node(parent_indent, depth)?;
-                self.end_of_line()?;
-                Some((node, self.next_line()?))
+                self.finish_line(node)
             }
             _ if self.key_here() => self.block_map(column, depth),
             // A scalar on a line of its own: rare, left to the parser.
@@ -286,8 +296,7 @@ impl<'a> Scanner<'a> {
 
     /// A block mapping key and its `:`; returns the key with its identity,
     /// and where the colon is.
-    #[allow(clippy::type_complexity)]
-    fn block_key(&mut self) -> Option<((Key, Option<(bool, u128)>), usize)> {
+    fn block_key(&mut self) -> Option<(KeyWithId, usize)> {
         let start = self.pos;
         let (name, style, end) = match self.peek()? {
             b'"' => {
@@ -363,8 +372,7 @@ impl<'a> Scanner<'a> {
             }
             Some(b'[' | b'{') => {
                 let node = self.flow_node(indent, depth)?;
-                self.end_of_line()?;
-                Some((node, self.next_line()?))
+                self.finish_line(node)
             }
             Some(b'|' | b'>') => self.block_scalar(indent, depth),
             _ if colon.is_none() && self.key_here() => {
@@ -373,8 +381,7 @@ impl<'a> Scanner<'a> {
             }
             Some(b'"' | b'\'') => {
                 let node = self.quoted_node(depth)?;
-                self.end_of_line()?;
-                Some((node, self.next_line()?))
+                self.finish_line(node)
             }
             Some(b'-') if self.at_seq_entry() => {
                 if colon.is_some() {
@@ -385,7 +392,7 @@ impl<'a> Scanner<'a> {
             }
             _ if self.plain_starts_here(false) => {
                 let node = self.block_plain(depth)?;
-                Some((node, self.next_line()?))
+                self.finish_line(node)
             }
             _ => None,
         }
@@ -437,8 +444,8 @@ impl<'a> Scanner<'a> {
         Some((node, next))
     }
 
-    /// A plain scalar in block context, to the end of its line (the scanner
-    /// is left at the line break).
+    /// A plain scalar in block context, up to the end of its line or a
+    /// comment (the caller finishes the line).
     fn block_plain(&mut self, depth: usize) -> Option<Node> {
         self.enter(depth)?;
         let start = self.pos;
@@ -455,7 +462,6 @@ impl<'a> Scanner<'a> {
         }
         let end = start + trimmed_len;
         self.pos = end;
-        self.end_of_line()?;
         self.plain_node(start, end)
     }
 
