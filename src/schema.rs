@@ -15,12 +15,18 @@ use crate::codes::Code;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::yaml::{Node, pointer_token};
 
+mod tree;
+
 /// The connector schema, as shipped in `schema/`.
 pub const CONNECTOR_SCHEMA: &str = include_str!("../schema/connector.schema.json");
 
 struct Compiled {
     document: Value,
-    validator: jsonschema::Validator,
+    /// Answers yes or no, on the located tree itself.
+    tree_validator: jsonschema::Validator<tree::Tree>,
+    /// Collects errors, on the JSON value; compiled for the first invalid
+    /// spec.
+    validator: OnceLock<jsonschema::Validator>,
 }
 
 fn compiled() -> &'static Compiled {
@@ -28,11 +34,14 @@ fn compiled() -> &'static Compiled {
     COMPILED.get_or_init(|| {
         let document: Value =
             serde_json::from_str(CONNECTOR_SCHEMA).expect("the embedded schema is valid JSON");
-        let validator = jsonschema::draft202012::new(&document)
+        let tree_validator = jsonschema::options_for::<tree::Tree>()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&document)
             .expect("the embedded schema is a valid draft 2020-12 schema");
         Compiled {
             document,
-            validator,
+            tree_validator,
+            validator: OnceLock::new(),
         }
     })
 }
@@ -42,16 +51,35 @@ pub fn document() -> &'static Value {
     &compiled().document
 }
 
-/// Checks one connector document; returns diagnostics located in `root`.
-pub fn check(root: &Node, instance: &Value) -> Vec<Diagnostic> {
+/// Whether `root` is valid, answered on the tree and on its JSON value
+/// (for the test that the two agree).
+#[cfg(test)]
+pub(crate) fn validity_on_tree_and_json(root: &Node) -> (bool, bool) {
     let compiled = compiled();
-    // Most specs are valid, and answering yes or no is several times
-    // cheaper than collecting every error with its location.
-    if compiled.validator.is_valid(instance) {
+    let on_json = json_validator(compiled).is_valid(&root.to_json());
+    (compiled.tree_validator.is_valid(root), on_json)
+}
+
+fn json_validator(compiled: &Compiled) -> &jsonschema::Validator {
+    compiled.validator.get_or_init(|| {
+        jsonschema::draft202012::new(&compiled.document)
+            .expect("the embedded schema is a valid draft 2020-12 schema")
+    })
+}
+
+/// Checks one connector document; returns diagnostics located in `root`.
+pub fn check(root: &Node) -> Vec<Diagnostic> {
+    let compiled = compiled();
+    // Most specs are valid, and answering yes or no on the tree itself is
+    // several times cheaper than copying it into JSON and collecting every
+    // error with its location.
+    if compiled.tree_validator.is_valid(root) {
         return Vec::new();
     }
+    let validator = json_validator(compiled);
+    let instance = &root.to_json();
     let mut out: Vec<Diagnostic> = Vec::new();
-    for error in compiled.validator.iter_errors(instance) {
+    for error in validator.iter_errors(instance) {
         let pointer = error.instance_path().as_str().to_string();
         let subschema = error
             .absolute_keyword_location()

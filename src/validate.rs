@@ -311,17 +311,15 @@ fn check_unit(unit: &Unit) -> Result<CheckedUnit, LoadError> {
 /// The schema check, then the model; the diagnostics of the first that
 /// fails.
 pub(crate) fn model(root: &Node) -> Result<Connector, Vec<Diagnostic>> {
-    let json = root.to_json();
-    let schema_diagnostics = schema::check(root, &json);
+    let schema_diagnostics = schema::check(root);
     if !schema_diagnostics.is_empty() {
         return Err(schema_diagnostics);
     }
-    // Without path tracking first: several times cheaper, and a spec that
-    // passed the schema nearly always fits the model. Only a misfit is
-    // deserialized again, tracking the path, for the diagnostic.
-    // By value, so that strings move into the model instead of being
-    // copied; a misfit builds the JSON again.
-    if let Ok(model) = Connector::deserialize(json) {
+    // Straight from the tree and without path tracking first: several
+    // times cheaper, and a spec that passed the schema nearly always fits
+    // the model. Only a misfit is deserialized again, from its JSON and
+    // tracking the path, for the diagnostic.
+    if let Ok(model) = Connector::deserialize(root) {
         return Ok(model);
     }
     serde_path_to_error::deserialize::<_, Connector>(root.to_json()).map_err(|error| {
@@ -387,6 +385,211 @@ fn path_to_pointer(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::path_to_pointer;
+    use crate::model::Connector;
+    use crate::source::FileId;
+    use crate::yaml::{Key, Node, Value};
+    use proptest::prelude::*;
+    use serde::Deserialize as _;
+
+    /// Every YAML file of the example specs and the test fixtures (valid
+    /// and invalid ones alike), with its text.
+    fn documents() -> Vec<(std::path::PathBuf, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        let mut pending = vec![root.join("specs"), root.join("tests/fixtures")];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml")
+                    && let Ok(text) = std::fs::read_to_string(&path)
+                {
+                    files.push((path, text));
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    /// Those that parse, parsed once per test run.
+    fn parsed() -> &'static [(std::path::PathBuf, Node)] {
+        static PARSED: std::sync::OnceLock<Vec<(std::path::PathBuf, Node)>> =
+            std::sync::OnceLock::new();
+        PARSED.get_or_init(|| {
+            documents()
+                .into_iter()
+                .filter_map(|(path, text)| Some((path, crate::yaml::parse(FileId(0), &text).ok()?)))
+                .collect()
+        })
+    }
+
+    /// The model and the schema read the tree itself; they must answer
+    /// exactly as on its JSON value (which diagnostics are made from).
+    fn assert_tree_reads_as_json(root: &Node, what: &str) {
+        let (on_tree, on_json) = crate::schema::validity_on_tree_and_json(root);
+        assert_eq!(on_tree, on_json, "schema validity of {what}");
+        let from_tree = Connector::deserialize(root).ok();
+        let from_json = Connector::deserialize(root.to_json()).ok();
+        assert_eq!(from_tree, from_json, "model of {what}");
+    }
+
+    #[test]
+    fn tree_reads_as_json_for_every_spec_and_fixture() {
+        let files = parsed();
+        assert!(files.len() > 40, "{} files", files.len());
+        let mut valid = 0;
+        for (path, root) in files {
+            assert_tree_reads_as_json(root, &path.display().to_string());
+            valid += usize::from(Connector::deserialize(root).is_ok());
+        }
+        assert!(valid > 10, "{valid} files made a model");
+    }
+
+    /// Values to put anywhere in a spec: every kind of node, numbers at
+    /// the edges of what JSON and the model hold.
+    fn replacement() -> impl Strategy<Value = Value> {
+        let scalar = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            prop_oneof![Just(0i64), Just(-1), Just(1), Just(i64::MIN), any::<i64>()]
+                .prop_map(Value::Int),
+            prop_oneof![Just(u64::MAX), Just(1u64 << 63)].prop_map(Value::UInt),
+            prop_oneof![
+                Just(1.0f64),
+                Just(1.5),
+                Just(-0.0),
+                Just(f64::NAN),
+                Just(f64::INFINITY),
+                any::<f64>()
+            ]
+            .prop_map(Value::Float),
+            prop_oneof![
+                Just(String::new()),
+                Just("GET".to_string()),
+                Just("api_key".to_string()),
+                Just("string".to_string()),
+                Just("group".to_string()),
+                Just("{{ input.x }}".to_string()),
+                "[a-z_]{1,8}",
+            ]
+            .prop_map(Value::String),
+        ];
+        scalar.prop_recursive(3, 16, 3, |inner| {
+            let node = inner.prop_map(node);
+            prop_oneof![
+                prop::collection::vec(node.clone(), 0..3).prop_map(Value::Seq),
+                prop::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("type".to_string()),
+                            Just("key".to_string()),
+                            Just("en".to_string()),
+                            "[a-z_]{1,8}"
+                        ],
+                        node
+                    ),
+                    0..3
+                )
+                .prop_map(|entries| {
+                    let mut seen = std::collections::HashSet::new();
+                    Value::Map(
+                        entries
+                            .into_iter()
+                            .filter(|(k, _)| seen.insert(k.clone()))
+                            .map(|(name, v)| {
+                                let span = v.span;
+                                (Key { name, span }, v)
+                            })
+                            .collect(),
+                    )
+                }),
+            ]
+        })
+    }
+
+    fn node(value: Value) -> Node {
+        Node {
+            value,
+            span: crate::source::Span::file_start(FileId(0)),
+            verbatim_start: None,
+        }
+    }
+
+    /// The `n`-th node in document order (wrapping), to edit in place.
+    fn nth_node(root: &mut Node, n: usize) -> &mut Node {
+        fn count(node: &Node) -> usize {
+            1 + match &node.value {
+                Value::Seq(items) => items.iter().map(count).sum(),
+                Value::Map(entries) => entries.iter().map(|(_, v)| count(v)).sum(),
+                _ => 0,
+            }
+        }
+        fn walk(node: &mut Node, n: usize) -> &mut Node {
+            if n == 0 {
+                return node;
+            }
+            let mut n = n - 1;
+            let children: Vec<&mut Node> = match &mut node.value {
+                Value::Seq(items) => items.iter_mut().collect(),
+                Value::Map(entries) => entries.iter_mut().map(|(_, v)| v).collect(),
+                _ => unreachable!("n is below the count"),
+            };
+            for child in children {
+                let size = count(child);
+                if n < size {
+                    return walk(child, n);
+                }
+                n -= size;
+            }
+            unreachable!("n is below the count")
+        }
+        let n = n % count(root);
+        walk(root, n)
+    }
+
+    proptest! {
+        /// Any tree reads as its JSON value: what free-form parts of the
+        /// model (config, samples, bodies) hold.
+        #[test]
+        fn any_tree_reads_as_its_json(value in replacement()) {
+            let root = node(value);
+            let read = serde_json::Value::deserialize(&root).unwrap();
+            prop_assert_eq!(read, root.to_json());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Real specs with a few nodes replaced by anything, or removed:
+        /// the schema and the model agree on the tree and on its JSON.
+        #[test]
+        fn tree_reads_as_json_for_edited_specs(
+            which in any::<prop::sample::Index>(),
+            edits in prop::collection::vec(
+                (any::<usize>(), replacement(), any::<bool>()),
+                1..4,
+            ),
+        ) {
+            let files = parsed();
+            let mut root = files[which.index(files.len())].1.clone();
+            for (at, value, remove) in edits {
+                let target = nth_node(&mut root, at);
+                match &mut target.value {
+                    Value::Map(entries) if remove && !entries.is_empty() => {
+                        entries.remove(at % entries.len());
+                    }
+                    Value::Seq(items) if remove && !items.is_empty() => {
+                        items.remove(at % items.len());
+                    }
+                    _ => target.value = value,
+                }
+            }
+            assert_tree_reads_as_json(&root, "an edited spec");
+        }
+    }
 
     #[test]
     fn serde_paths_become_pointers() {

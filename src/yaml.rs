@@ -20,6 +20,7 @@ use serde_saphyr::Spanned;
 
 use crate::source::{FileId, Span};
 
+mod deserializer;
 mod events;
 mod scan;
 
