@@ -74,6 +74,10 @@ pub fn credential_reason(text: &str) -> Option<&'static str> {
 /// digits, `-._~+/=`). Most strings of a spec (labels, keys, templates)
 /// have neither and skip the regexes.
 fn may_hold_credential(text: &str) -> bool {
+    // Shorter than either sign: most labels and keys.
+    if text.len() < "-----BEGIN".len() {
+        return false;
+    }
     let mut run = 0;
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')

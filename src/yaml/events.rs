@@ -290,6 +290,15 @@ pub(super) fn map_key(
 
 /// serde-saphyr's integer identity of a plain key (`integer_key_fingerprint`).
 fn int_identity(value: &str) -> Option<(bool, u128)> {
+    // Most keys are words, and no integer starts with a letter (trimming
+    // removes only white space).
+    if value
+        .as_bytes()
+        .first()
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+    {
+        return None;
+    }
     let t = yaml_trim(value);
     if t.starts_with('-') {
         let parsed = parse_int_signed(t)?;

@@ -268,7 +268,8 @@ impl<'a> Scanner<'a> {
     fn block_map(&mut self, indent: usize, depth: usize) -> Option<(Node, Next)> {
         self.enter(depth)?;
         let span = self.span(self.pos, self.pos);
-        let mut entries: Vec<(Key, Node)> = Vec::new();
+        // Room for a usual field's keys at once.
+        let mut entries: Vec<(Key, Node)> = Vec::with_capacity(8);
         let mut keys = Keys::default();
         loop {
             let (key, colon) = self.block_key()?;
@@ -313,9 +314,7 @@ impl<'a> Scanner<'a> {
                 let colon = memchr::memchr(b':', &rest[..line_end])?;
                 let end = start + colon;
                 // `key :` and `a #b:` are left to the parser.
-                if self.bytes[end - 1] == b' '
-                    || memchr::memmem::find(&rest[..colon], b" #").is_some()
-                {
+                if self.bytes[end - 1] == b' ' || find_pair(&rest[..colon], *b" #").is_some() {
                     return None;
                 }
                 self.pos = end;
@@ -452,12 +451,12 @@ impl<'a> Scanner<'a> {
         let rest = &self.bytes[start..];
         let line_end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
         let line = &rest[..line_end];
-        let content_end = memchr::memmem::find(line, b" #").unwrap_or(line.len());
+        let content_end = find_pair(line, *b" #").unwrap_or(line.len());
         let content = &line[..content_end];
         let trimmed_len = content.len() - content.iter().rev().take_while(|&&b| b == b' ').count();
         let content = &content[..trimmed_len];
         // `a: b: c` and `a: b:` are errors, for the parser to report.
-        if memchr::memmem::find(content, b": ").is_some() || content.ends_with(b":") {
+        if find_pair(content, *b": ").is_some() || content.ends_with(b":") {
             return None;
         }
         let end = start + trimmed_len;
@@ -852,5 +851,18 @@ impl<'a> Scanner<'a> {
             span: self.span(start, start + 1),
             verbatim_start: None,
         })
+    }
+}
+
+/// Where the two bytes `pair` first occur together in `hay`. Searches for
+/// the one that is not a space, which is rare in specs, so short lines cost
+/// a `memchr` and no searcher setup.
+fn find_pair(hay: &[u8], pair: [u8; 2]) -> Option<usize> {
+    if pair[0] == b' ' {
+        memchr::memchr_iter(pair[1], hay)
+            .find(|&i| i > 0 && hay[i - 1] == b' ')
+            .map(|i| i - 1)
+    } else {
+        memchr::memchr_iter(pair[0], hay).find(|&i| hay.get(i + 1) == Some(&pair[1]))
     }
 }
