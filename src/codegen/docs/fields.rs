@@ -15,13 +15,39 @@
 
 use super::text::{self, escape_html, html_inline, md_code, md_code_into, md_inline};
 use crate::model::{Field, Text};
+use std::hash::Hasher;
+
+/// FNV-1a, for the maps of UI strings by key: for short keys much cheaper
+/// than the default SipHash, and good enough for a fixed set of names.
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Maps with [`Fnv`] hashing.
+pub type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 
 /// What rendering texts needs: the site's languages and the page chrome's
 /// words, already rendered.
 pub struct Words {
     pub languages: Vec<String>,
     /// UI strings rendered as HTML (every language), by key.
-    pub html: std::collections::HashMap<&'static str, String>,
+    pub html: std::collections::HashMap<&'static str, String, FnvBuild>,
 }
 
 impl Words {
@@ -155,8 +181,9 @@ pub fn display_json(value: &serde_json::Value) -> String {
     }
 }
 
-/// Where a field table sits: anchors are `<prefix>-<path>`; dynamic choices
-/// link to `(key, anchor)` of the connector's actions and triggers.
+/// Where a field table sits: anchors are `<prefix>-<path>`, `prefix` being
+/// itself an anchor ([`text::anchor`]); dynamic choices link to
+/// `(key, anchor)` of the connector's actions and triggers.
 pub struct Place<'a> {
     pub prefix: &'a str,
     pub operations: &'a [(&'a str, String)],
@@ -176,6 +203,8 @@ struct Chrome<'w> {
 
 /// The HTML table of `fields`.
 pub fn html_table(fields: &[Field], place: &Place<'_>, words: &Words, out: &mut String) {
+    // Room for a typical row, so that the table is not copied as it grows.
+    out.reserve(512 * rows(fields));
     out.push_str("<table class=\"fields\">\n");
     colgroup(out);
     out.push_str("<thead><tr><th scope=\"col\">");
@@ -198,6 +227,11 @@ pub fn html_table(fields: &[Field], place: &Place<'_>, words: &Words, out: &mut 
     let mut path = String::new();
     html_rows(fields, &mut path, place, &chrome, out);
     out.push_str("</tbody>\n</table>\n");
+}
+
+/// How many rows `fields` make: one per field, nested ones included.
+fn rows(fields: &[Field]) -> usize {
+    fields.iter().map(|f| 1 + rows(&f.fields)).sum()
 }
 
 fn colgroup(out: &mut String) {
@@ -227,16 +261,17 @@ fn html_rows(
         id.push_str(place.prefix);
         id.push('-');
         text::anchor_into(&[path], &mut id);
+        // The id is made of anchors, which have nothing to escape in HTML.
         out.push_str("<tr class=\"field");
         if !f.fields.is_empty() {
             out.push_str(" group");
         }
         out.push_str("\" id=\"");
-        escape_html(&id, out);
+        out.push_str(&id);
         out.push_str("\" data-path=\"");
         escape_html(path, out);
         out.push_str("\">\n<td class=\"f-key\"><a class=\"anchor\" href=\"#");
-        escape_html(&id, out);
+        out.push_str(&id);
         out.push_str("\" aria-label=\"link\">#</a><code>");
         escape_html(&f.key, out);
         out.push_str("</code>");
@@ -268,7 +303,7 @@ fn html_rows(
         out.push_str("</td>\n</tr>\n");
         if !f.fields.is_empty() {
             out.push_str("<tr class=\"children\" data-parent=\"");
-            escape_html(&id, out);
+            out.push_str(&id);
             out.push_str("\">\n<td colspan=\"3\">\n<table class=\"fields nested\">\n");
             colgroup(out);
             out.push_str("<tbody>\n");
@@ -379,6 +414,7 @@ fn md_code_json(value: &serde_json::Value, out: &mut String) {
 
 /// The Markdown table of `fields`.
 pub fn md_table(fields: &[Field], out: &mut String) {
+    out.reserve(128 + 96 * rows(fields));
     out.push_str(
         "| field | type | required | description |\n| ----- | ---- | -------- | ----------- |\n",
     );

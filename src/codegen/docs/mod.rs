@@ -27,9 +27,11 @@ pub mod text;
 pub mod ui;
 pub mod view;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indexmap::IndexMap;
 use minijinja::value::{Enumerator, Object, Serde, Value};
@@ -256,6 +258,9 @@ pub struct Renderer<'c> {
     env: Environment<'static>,
     words: fields::Words,
     site: Value,
+    /// The size of the last connector page of each kind (HTML, Markdown),
+    /// to allocate the next one's buffer at about the right size.
+    page_sizes: [SizeHint; 2],
 }
 
 impl<'c> Renderer<'c> {
@@ -274,6 +279,7 @@ impl<'c> Renderer<'c> {
             env,
             words,
             site,
+            page_sizes: Default::default(),
         })
     }
 
@@ -290,7 +296,8 @@ impl<'c> Renderer<'c> {
     ) -> Result<(), E> {
         let (env, site, config) = (&self.env, &self.site, self.config);
         let mut render = |template: &str, path: &str, kind: &str, data: Value| -> Result<(), E> {
-            let contents = render(env, template, page(site, kind, path, data), config)?;
+            let hint = SizeHint::default();
+            let contents = render(env, template, page(site, kind, path, data), config, &hint)?;
             sink(GeneratedFile {
                 path: PathBuf::from(DOCS_DIR).join(path),
                 contents,
@@ -330,42 +337,36 @@ impl<'c> Renderer<'c> {
             structured: !self.config.templates.is_empty(),
         };
         let view = view::connector(connector, releases, &options);
-        connector_pages(&self.env, &self.site, &connector.app.key, view, self.config)
+        let (env, site, config) = (&self.env, &self.site, self.config);
+        let key = &connector.app.key;
+        let data = Value::from(Serde(view));
+        let html_path = format!("{key}.html");
+        let md_path = format!("{key}.md");
+        let html = render(
+            env,
+            "connector.html",
+            page(site, "connector", &html_path, data.clone()),
+            config,
+            &self.page_sizes[0],
+        )?;
+        let md = render(
+            env,
+            "connector.md",
+            page(site, "connector", &md_path, data),
+            config,
+            &self.page_sizes[1],
+        )?;
+        Ok([
+            GeneratedFile {
+                path: PathBuf::from(DOCS_DIR).join(html_path),
+                contents: html,
+            },
+            GeneratedFile {
+                path: PathBuf::from(DOCS_DIR).join(md_path),
+                contents: md,
+            },
+        ])
     }
-}
-
-fn connector_pages(
-    env: &Environment<'static>,
-    site: &Value,
-    key: &str,
-    view: view::ConnectorView<'_>,
-    config: &DocsConfig,
-) -> Result<[GeneratedFile; 2], DocsError> {
-    let data = Value::from(Serde(view));
-    let html_path = format!("{key}.html");
-    let md_path = format!("{key}.md");
-    let html = render(
-        env,
-        "connector.html",
-        page(site, "connector", &html_path, data.clone()),
-        config,
-    )?;
-    let md = render(
-        env,
-        "connector.md",
-        page(site, "connector", &md_path, data),
-        config,
-    )?;
-    Ok([
-        GeneratedFile {
-            path: PathBuf::from(DOCS_DIR).join(html_path),
-            contents: html,
-        },
-        GeneratedFile {
-            path: PathBuf::from(DOCS_DIR).join(md_path),
-            contents: md,
-        },
-    ])
 }
 
 fn page(site: &Value, kind: &str, path: &str, data: Value) -> Value {
@@ -377,22 +378,54 @@ fn page(site: &Value, kind: &str, path: &str, data: Value) -> Value {
     }
 }
 
+/// The size of a template's last output: the next output of the same
+/// template is probably about as long. Shared by the workers.
+#[derive(Default)]
+struct SizeHint(AtomicUsize);
+
+impl SizeHint {
+    /// A buffer for the next output: the last one's size and some room
+    /// (before the first, a few kilobytes).
+    fn buffer(&self) -> Vec<u8> {
+        let last = self.0.load(Ordering::Relaxed);
+        Vec::with_capacity((last + last / 8).max(4096))
+    }
+
+    fn record(&self, len: usize) {
+        self.0.store(len, Ordering::Relaxed);
+    }
+}
+
+/// Renders a template, ending its output with a line break. The output goes
+/// into a buffer sized from the template's last output: a connector page
+/// is a few hundred kilobytes, and a string grown by doubling as the
+/// template writes would copy it several times over (and touch fresh
+/// memory each time).
 fn render(
     env: &Environment<'static>,
     name: &str,
     ctx: Value,
     config: &DocsConfig,
+    size: &SizeHint,
 ) -> Result<String, DocsError> {
     let template = env
         .get_template(name)
         .map_err(|e| template_error(&e, config))?;
-    let mut out = template
-        .render(ctx)
+    let mut out = size.buffer();
+    template
+        .render_captured_to(ctx, &mut out)
         .map_err(|e| template_error(&e, config))?;
-    if !out.ends_with('\n') {
-        out.push('\n');
+    if out.last() != Some(&b'\n') {
+        out.push(b'\n');
     }
-    Ok(out)
+    size.record(out.len());
+    // Checking the UTF-8 of a page costs about as much as the doubling this
+    // avoids, and it cannot fail: minijinja's output goes through
+    // `fmt::Write` (`write_str`, `write_char`) and reaches the writer as
+    // whole `str`s, one after the other.
+    debug_assert!(std::str::from_utf8(&out).is_ok());
+    // SAFETY: `out` is a concatenation of `str`s, as said above.
+    Ok(unsafe { String::from_utf8_unchecked(out) })
 }
 
 // ---------------------------------------------------------------------------
@@ -683,7 +716,7 @@ impl Object for Loc {
 
 /// Every UI string rendered as HTML, for the field tables and [`Loc`].
 fn words(languages: &[String]) -> fields::Words {
-    let mut html = std::collections::HashMap::new();
+    let mut html = HashMap::default();
     for (key, en, zh) in ui::STRINGS.iter().chain(ui::AUTH_TYPES) {
         let mut out = String::new();
         fields::text_html(&[("en", en), ("zh", zh)], languages, &mut out);
@@ -706,6 +739,8 @@ struct Site<'a> {
     connectors: Vec<view::Summary>,
     categories: Vec<String>,
     auth_types: Vec<AuthType>,
+    /// The UI strings: a [`Ui`].
+    ui: Value,
 }
 
 #[derive(Serialize)]
@@ -743,21 +778,7 @@ fn site(
             name: both(en, zh),
         })
         .collect();
-    let data = Site {
-        title: &config.title,
-        base_url: config.base_url.as_deref(),
-        languages: languages
-            .iter()
-            .map(|tag| Language {
-                tag: tag.clone(),
-                name: ui::language_name(tag).to_string(),
-            })
-            .collect(),
-        connectors,
-        categories,
-        auth_types,
-    };
-    let ui = Value::from_pairs(
+    let ui = Ui::new(
         ui::STRINGS
             .iter()
             .chain(ui::AUTH_TYPES)
@@ -776,7 +797,65 @@ fn site(
                 (*key, Value::from_object(loc))
             }),
     );
-    minijinja::value::merge_maps([Value::from(Serde(data)), context! { ui => ui }])
+    Value::from(Serde(Site {
+        title: &config.title,
+        base_url: config.base_url.as_deref(),
+        languages: languages
+            .iter()
+            .map(|tag| Language {
+                tag: tag.clone(),
+                name: ui::language_name(tag).to_string(),
+            })
+            .collect(),
+        connectors,
+        categories,
+        auth_types,
+        ui: Value::from_object(ui),
+    }))
+}
+
+/// `site.ui`: the UI strings ([`Loc`]) by key, in the order of
+/// [`ui::STRINGS`] then [`ui::AUTH_TYPES`]. Not a minijinja map: the default
+/// templates look a UI string up dozens of times per action or trigger, and
+/// a minijinja map would make a key value of each name and hash it with
+/// SipHash; this one hashes the name as it is, with FNV.
+#[derive(Debug)]
+struct Ui {
+    keys: Vec<&'static str>,
+    strings: HashMap<&'static str, Value, fields::FnvBuild>,
+}
+
+impl Ui {
+    fn new(strings: impl Iterator<Item = (&'static str, Value)>) -> Ui {
+        let mut ui = Ui {
+            keys: Vec::new(),
+            strings: HashMap::default(),
+        };
+        for (key, value) in strings {
+            if ui.strings.insert(key, value).is_none() {
+                ui.keys.push(key);
+            }
+        }
+        ui
+    }
+}
+
+impl Object for Ui {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.get_value_by_str(key.as_str()?)
+    }
+
+    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        self.strings.get(key).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.keys.iter().map(|k| Value::from(*k)).collect())
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.keys.len())
+    }
 }
 
 #[derive(Serialize)]

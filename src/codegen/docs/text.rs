@@ -9,33 +9,58 @@ use std::fmt::Write as _;
 
 /// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
 pub fn escape_html(text: &str, out: &mut String) {
-    let bytes = text.as_bytes();
-    // Most texts have nothing to escape: copy them whole.
-    let Some(first) = bytes.iter().position(|&b| HTML_SPECIAL[usize::from(b)]) else {
-        out.push_str(text);
-        return;
-    };
-    out.reserve(text.len() + 8);
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate().skip(first) {
-        let entity = match b {
+    // Most texts have nothing to escape, and the others little: the runs
+    // between the bytes to replace are found a word at a time and copied
+    // whole.
+    let mut rest = text;
+    while let Some(at) = first_html_special(rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'"' => "&quot;",
-            b'\'' => "&#x27;",
-            _ => continue,
-        };
-        out.push_str(&text[start..i]);
-        out.push_str(entity);
-        start = i + 1;
+            _ => "&#x27;",
+        });
+        rest = &rest[at + 1..];
     }
-    out.push_str(&text[start..]);
+    out.push_str(rest);
 }
 
 /// Whether [`escape_html`] would change `text`.
 pub fn has_html_special(text: &str) -> bool {
-    text.bytes().any(|b| HTML_SPECIAL[usize::from(b)])
+    first_html_special(text.as_bytes()).is_some()
+}
+
+/// Where the first byte [`escape_html`] replaces is. Every text of a page
+/// is looked at, and most have none: they are read eight bytes at a time.
+fn first_html_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Whether some byte of `x` is zero (a classic bit trick; exact for
+    // "any", though not for which).
+    let any_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    let mut words = bytes.chunks_exact(8);
+    for (i, word) in (&mut words).enumerate() {
+        let w = u64::from_ne_bytes(word.try_into().expect("eight bytes"));
+        // `"` is 0x22; `&` and `'` are 0x26 and 0x27, which read 0x27 with
+        // the lowest bit set; `<` and `>` are 0x3c and 0x3e, which read 0x3e
+        // with the second bit set (no other byte does, in either case).
+        if any_zero(w ^ (ONES * 0x22))
+            || any_zero((w | ONES) ^ (ONES * 0x27))
+            || any_zero((w | (ONES * 0x02)) ^ (ONES * 0x3e))
+        {
+            return word
+                .iter()
+                .position(|&b| HTML_SPECIAL[usize::from(b)])
+                .map(|at| 8 * i + at);
+        }
+    }
+    let rest = words.remainder();
+    let start = bytes.len() - rest.len();
+    rest.iter()
+        .position(|&b| HTML_SPECIAL[usize::from(b)])
+        .map(|at| start + at)
 }
 
 /// The bytes [`escape_html`] replaces.
@@ -275,6 +300,24 @@ mod tests {
             md("`a\nb` [x]\\_y_ z_ é_é a__b"),
             "`a b` \\[x\\]\\\\\\_y\\_ z\\_ é_é a\\_\\_b"
         );
+    }
+
+    #[test]
+    fn html_specials_are_found_wherever_they_are() {
+        let specials = ['&', '<', '>', '"', '\''];
+        // Bytes that differ from a special one by the bits the search masks.
+        for near in ['!', '#', '$', '%', '(', '=', '?', '>'] {
+            let text: String = std::iter::repeat_n(near, 20).collect();
+            assert_eq!(has_html_special(&text), specials.contains(&near), "{near}");
+        }
+        // At every offset in and across the eight-byte words.
+        for before in 0..20 {
+            for special in specials {
+                let text = format!("{}é{special}xyz>", "a".repeat(before));
+                assert_eq!(first_html_special(text.as_bytes()), text.find(special));
+            }
+            assert_eq!(first_html_special("aé".repeat(before).as_bytes()), None);
+        }
     }
 
     #[test]
