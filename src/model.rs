@@ -52,7 +52,77 @@ impl Connector {
 pub enum Text {
     Plain(String),
     /// Keyed by language tag (`en`, `zh`, `zh-TW`, ...), in spec order.
-    Localized(IndexMap<String, String>),
+    Localized(Texts),
+}
+
+/// One text per language tag, in spec order: a few entries, so a list
+/// searched in order rather than a hash map (a connector has thousands of
+/// texts; hashing their tags was a sixth of reading the model).
+#[derive(Debug, Clone, Default, Eq)]
+pub struct Texts(Vec<(String, String)>);
+
+impl Texts {
+    pub fn with_capacity(capacity: usize) -> Texts {
+        Texts(Vec::with_capacity(capacity))
+    }
+
+    /// Sets the text of `tag`, in place when it has one already (as a map
+    /// does: the last of repeated tags wins, at the first one's place).
+    pub fn insert(&mut self, tag: String, text: String) {
+        match self.0.iter_mut().find(|(t, _)| *t == tag) {
+            Some((_, slot)) => *slot = text,
+            None => self.0.push((tag, text)),
+        }
+    }
+
+    pub fn get(&self, tag: &str) -> Option<&String> {
+        self.0.iter().find(|(t, _)| t == tag).map(|(_, text)| text)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&String, &String)> + Clone {
+        self.0.iter().map(|(tag, text)| (tag, text))
+    }
+
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &String> + Clone {
+        self.0.iter().map(|(tag, _)| tag)
+    }
+
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &String> + Clone {
+        self.0.iter().map(|(_, text)| text)
+    }
+}
+
+/// As maps compare: the same tags with the same texts, in any order.
+impl PartialEq for Texts {
+    fn eq(&self, other: &Texts) -> bool {
+        self.len() == other.len() && self.iter().all(|(tag, text)| other.get(tag) == Some(text))
+    }
+}
+
+impl<'a> IntoIterator for &'a Texts {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, String)>,
+        fn(&'a (String, String)) -> (&'a String, &'a String),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(tag, text)| (tag, text))
+    }
+}
+
+impl Serialize for Texts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
 }
 
 /// By hand rather than `#[serde(untagged)]`: that buffers every value and
@@ -77,7 +147,7 @@ impl<'de> Deserialize<'de> for Text {
             }
 
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
-                let mut texts = IndexMap::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                let mut texts = Texts::with_capacity(map.size_hint().unwrap_or(0).min(64));
                 while let Some((tag, text)) = map.next_entry::<String, String>()? {
                     texts.insert(tag, text);
                 }

@@ -542,7 +542,7 @@ fn push_cell(out: &mut String, text: &str) {
 }
 
 pub fn both(en: String, zh: String) -> Text {
-    let mut map = indexmap::IndexMap::with_capacity(2);
+    let mut map = crate::model::Texts::with_capacity(2);
     map.insert("en".to_string(), en);
     map.insert("zh".to_string(), zh);
     Text::Localized(map)

@@ -662,7 +662,7 @@ fn text_filter(
     let text = if let Some(s) = value.as_str() {
         Text::Plain(s.to_string())
     } else if let Ok(keys) = value.try_iter() {
-        let mut map = IndexMap::new();
+        let mut map = crate::model::Texts::default();
         for key in keys {
             let item = value.get_item(&key)?;
             if let (Some(k), Some(v)) = (key.as_str(), item.as_str()) {
