@@ -44,6 +44,11 @@ pub fn credential_reason(text: &str) -> Option<&'static str> {
     if !may_hold_credential(text) {
         return None;
     }
+    matching_pattern(text)
+}
+
+/// The patterns themselves, without the prefilter.
+fn matching_pattern(text: &str) -> Option<&'static str> {
     let p = patterns();
     if p.private_key.is_match(text) {
         return Some("a private key");
@@ -69,28 +74,42 @@ pub fn credential_reason(text: &str) -> Option<&'static str> {
     None
 }
 
-/// A cheap test every credential passes: each pattern above needs a
-/// private-key header or a run of at least 12 token characters (letters,
-/// digits, `-._~+/=`). Most strings of a spec (labels, keys, templates)
-/// have neither and skip the regexes.
+/// A cheap test every text the patterns match passes, so that most
+/// strings of a spec (labels, keys, templates, URLs) skip the regexes:
+/// - a private key has its `-----BEGIN` header;
+/// - every well-known prefix with its body, a long hex string and a long
+///   token are runs of at least 13 characters of `[A-Za-z0-9_+-]` (the
+///   shortest: `eyJ` and ten more);
+/// - a `Bearer`/`Token`/`Basic` credential has the word and then a run of
+///   at least 12 token characters (which URLs also have, hence the word).
 fn may_hold_credential(text: &str) -> bool {
-    // Shorter than either sign: most labels and keys.
-    if text.len() < "-----BEGIN".len() {
+    // Shorter than any of them: most labels and keys.
+    if text.len() < 12 {
         return false;
     }
-    let mut run = 0;
+    let (mut word_run, mut longest_word_run) = (0, 0);
+    let (mut token_run, mut longest_token_run) = (0, 0);
     for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
-        {
-            run += 1;
-            if run >= 12 {
-                return true;
-            }
-        } else {
-            run = 0;
-        }
+        let word = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-');
+        let token = word || matches!(b, b'.' | b'~' | b'/' | b'=');
+        word_run = if word { word_run + 1 } else { 0 };
+        token_run = if token { token_run + 1 } else { 0 };
+        longest_word_run = longest_word_run.max(word_run);
+        longest_token_run = longest_token_run.max(token_run);
     }
-    text.contains("-----BEGIN")
+    longest_word_run >= 13
+        || (longest_token_run >= 12 && names_a_scheme(text))
+        || text.contains("-----BEGIN")
+}
+
+/// Whether `text` has `bearer`, `token` or `basic` in any case.
+fn names_a_scheme(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.windows(5).any(|w| {
+        w.eq_ignore_ascii_case(b"token")
+            || w.eq_ignore_ascii_case(b"basic")
+            || w.eq_ignore_ascii_case(b"beare")
+    })
 }
 
 fn has_mixed_classes(s: &str) -> bool {
@@ -142,7 +161,35 @@ fn scan(node: &Node, r: &mut Reporter<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use super::credential_reason;
+    use super::{credential_reason, matching_pattern, may_hold_credential};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        /// The prefilter lets through every text a pattern matches.
+        #[test]
+        fn prefilter_passes_every_match(
+            parts in prop::collection::vec(
+                prop_oneof![
+                    "[A-Za-z0-9]{1,40}",
+                    "[0-9a-f]{30,40}",
+                    "[A-Za-z0-9_+/=.~-]{5,40}",
+                    prop::sample::select(vec![
+                        "Bearer ", "token ", "BASIC ", "sk_live_", "sk-", "ghp_", "xoxb-",
+                        "AKIA", "SEC", "shpat_", "eyJ", ".", "/", " ", "{{ auth.k }}",
+                        "-----BEGIN RSA PRIVATE KEY-----", "https://", "?token=",
+                    ]).prop_map(str::to_string),
+                ],
+                1..6,
+            )
+        ) {
+            let text = parts.concat();
+            if let Some(reason) = matching_pattern(&text) {
+                prop_assert!(may_hold_credential(&text), "{text:?} matched ({reason}) but was filtered out");
+            }
+        }
+    }
 
     #[test]
     fn flags_credentials() {
@@ -152,6 +199,10 @@ mod tests {
             "-----BEGIN RSA PRIVATE KEY-----",
             "https://api.example.com/?token=Zx8Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8Lz",
             "SEC0123456789abcdef0123456789abcdef0123",
+            // The shortest of their kind, at the prefilter's edges.
+            "eyJ0123456789.abcdefghij",
+            "xoxb-0123456789",
+            "Bearer AbCdEf012345",
         ] {
             assert!(credential_reason(text).is_some(), "{text}");
         }

@@ -245,10 +245,10 @@ fn check_fields(
     role: FieldRole,
     r: &mut Reporter<'_>,
 ) {
-    let mut seen = BTreeSet::new();
+    let mut seen: Vec<&str> = Vec::with_capacity(fields.len());
     for (i, field) in fields.iter().enumerate() {
-        let pointer = format!("{base}/{i}");
-        if !seen.insert(field.key.as_str()) {
+        let pointer = ItemPointer { base, index: i };
+        if seen.contains(&field.key.as_str()) {
             r.value(
                 Code::DuplicateFieldKey,
                 &format!("{pointer}/key"),
@@ -256,6 +256,7 @@ fn check_fields(
                 Some("rename or remove one of them".into()),
             );
         }
+        seen.push(&field.key);
         check_shape(field, &pointer, r);
         check_choices(model, field, &pointer, r);
         if let Some(required_if) = &field.required_if
@@ -299,7 +300,20 @@ fn check_fields(
     }
 }
 
-fn check_shape(field: &Field, pointer: &str, r: &mut Reporter<'_>) {
+/// The JSON Pointer of the `index`-th field under `base`, written out only
+/// for a diagnostic (most fields have none).
+struct ItemPointer<'a> {
+    base: &'a str,
+    index: usize,
+}
+
+impl std::fmt::Display for ItemPointer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.base, self.index)
+    }
+}
+
+fn check_shape(field: &Field, pointer: &ItemPointer<'_>, r: &mut Reporter<'_>) {
     let t = field.field_type;
     let is_group = t == FieldType::Group;
     if is_group && field.fields.is_empty() {
@@ -422,7 +436,12 @@ fn check_shape(field: &Field, pointer: &str, r: &mut Reporter<'_>) {
     }
 }
 
-fn check_choices(model: &Connector, field: &Field, pointer: &str, r: &mut Reporter<'_>) {
+fn check_choices(
+    model: &Connector,
+    field: &Field,
+    pointer: &ItemPointer<'_>,
+    r: &mut Reporter<'_>,
+) {
     let mut keys = Vec::new();
     for (i, choice) in field.choices.iter().enumerate() {
         if keys.contains(&&choice.key) {
