@@ -57,8 +57,9 @@ enum Frame {
 /// serde-saphyr does.
 #[derive(Default)]
 pub(super) struct Keys {
-    /// Integer identities of the keys of the entries, in order.
-    ints: Vec<Option<(bool, u128)>>,
+    /// The integer identities of the entries' integer keys, with their
+    /// places: most maps have none, and then no allocation.
+    ints: Vec<(usize, (bool, u128))>,
     /// Every key identity, once the map outgrows a linear check.
     seen: Option<HashSet<KeyId>>,
 }
@@ -74,14 +75,14 @@ impl Keys {
         if let Some(seen) = &self.seen {
             return seen.contains(&key_id(&key.name, *int));
         }
-        entries
-            .iter()
-            .zip(&self.ints)
-            .any(|((k, _), other)| match (int, other) {
-                (Some(a), Some(b)) => a == b,
-                (None, None) => k.name == key.name,
-                _ => false,
-            })
+        match int {
+            Some(int) => self.ints.iter().any(|(_, other)| other == int),
+            // A key without an integer identity repeats one of those by name.
+            None => entries
+                .iter()
+                .enumerate()
+                .any(|(i, (k, _))| k.name == key.name && !self.ints.iter().any(|(at, _)| *at == i)),
+        }
     }
 
     /// Records the identity of the key just appended to `entries`.
@@ -92,13 +93,18 @@ impl Keys {
         if let Some(seen) = &mut self.seen {
             seen.insert(key_id(&key.name, int));
         }
-        self.ints.push(int);
+        if let Some(int) = int {
+            self.ints.push((entries.len() - 1, int));
+        }
         if entries.len() == LINEAR_KEY_CHECK {
             self.seen = Some(
                 entries
                     .iter()
-                    .zip(&self.ints)
-                    .map(|((k, _), int)| key_id(&k.name, *int))
+                    .enumerate()
+                    .map(|(i, (k, _))| {
+                        let int = self.ints.iter().find(|(at, _)| *at == i).map(|(_, id)| *id);
+                        key_id(&k.name, int)
+                    })
                     .collect(),
             );
         }
