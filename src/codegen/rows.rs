@@ -259,6 +259,7 @@ pub fn app_rows(connector: &Connector, path: &str) -> Result<AppRows, BuildError
         path,
     };
     let mut tables = Tables::default();
+    let mut fields = FieldRows::default();
     let app = &connector.app;
     let app_id = id(app.id, &owner, &tables::APPS, "app_id")?;
     tables.insert(tables::APPS_AT, app_row(connector, app_id), &owner)?;
@@ -310,15 +311,8 @@ pub fn app_rows(connector: &Connector, path: &str) -> Result<AppRows, BuildError
             position,
         };
         tables.insert(tables::ACTIONS_AT, meta.row(), &owner)?;
-        field_rows(&mut tables, &owner, action_id, "input", &action.input, None)?;
-        field_rows(
-            &mut tables,
-            &owner,
-            action_id,
-            "output",
-            &action.output,
-            None,
-        )?;
+        fields.add(&owner, action_id, "input", &action.input)?;
+        fields.add(&owner, action_id, "output", &action.output)?;
     }
     for (position, trigger) in connector.triggers.iter().enumerate() {
         let action_id = id(trigger.id, &owner, &tables::APP_ACTION_META, "action_id")?;
@@ -351,23 +345,10 @@ pub fn app_rows(connector: &Connector, path: &str) -> Result<AppRows, BuildError
             position,
         };
         tables.insert(tables::ACTIONS_AT, meta.row(), &owner)?;
-        field_rows(
-            &mut tables,
-            &owner,
-            action_id,
-            "input",
-            &trigger.input,
-            None,
-        )?;
-        field_rows(
-            &mut tables,
-            &owner,
-            action_id,
-            "output",
-            &trigger.output,
-            None,
-        )?;
+        fields.add(&owner, action_id, "input", &trigger.input)?;
+        fields.add(&owner, action_id, "output", &trigger.output)?;
     }
+    tables.tables[tables::FIELDS_AT].rows = fields.done();
     check(&tables, &owner)?;
     Ok(AppRows {
         app_id,
@@ -523,26 +504,99 @@ fn any_user_input(fields: &[Field]) -> bool {
         .any(|f| f.user_input || any_user_input(&f.fields))
 }
 
+/// The rows of `app_action_fields`, gathered one action and direction at a
+/// time and put in a tree once, at the end.
+///
+/// Every key of a group starts with its action id and direction, and the
+/// groups are made in the order of the actions' ids when the spec lists
+/// them so: sorting a group by path, then building the tree from rows in
+/// key order, compares far fewer keys than inserting each row in a tree.
+#[derive(Default)]
+struct FieldRows {
+    /// Every group so far, each sorted by path.
+    rows: Vec<(Key, Row)>,
+    /// The group being made: (insertion order, key, row).
+    group: Vec<(usize, Key, Row)>,
+}
+
+impl FieldRows {
+    /// Adds the rows of `fields` (nested groups included) of an action in
+    /// `direction`. Two rows with the same key are the error
+    /// [`Tables::insert`] reports, for the first row whose key is taken.
+    fn add(
+        &mut self,
+        owner: &Owner<'_>,
+        action_id: i64,
+        direction: &'static str,
+        fields: &[Field],
+    ) -> Result<(), BuildError> {
+        self.group.clear();
+        let mut path = String::new();
+        field_rows(
+            &mut self.group,
+            action_id,
+            direction,
+            fields,
+            None,
+            &mut path,
+        );
+        // Stable: rows with one path stay in insertion order.
+        self.group.sort_by(|a, b| a.1[2].cmp(&b.1[2]));
+        let first_taken = self
+            .group
+            .windows(2)
+            .filter(|pair| pair[0].1 == pair[1].1)
+            .min_by_key(|pair| pair[1].0);
+        if let Some(pair) = first_taken {
+            return Err(BuildError::new(
+                owner,
+                TABLES[tables::FIELDS_AT],
+                &pair[1].1,
+                None,
+                "two rows have the same primary key".to_string(),
+                "ids and keys must be unique; run `spec validate`, which reports the duplicate",
+            ));
+        }
+        self.rows
+            .extend(self.group.drain(..).map(|(_, key, row)| (key, row)));
+        Ok(())
+    }
+
+    /// The rows by key. (`collect` sorts rows already in key order in one
+    /// pass, and builds the tree without searching it.)
+    fn done(self) -> BTreeMap<Key, Row> {
+        let count = self.rows.len();
+        let rows: BTreeMap<Key, Row> = self.rows.into_iter().collect();
+        // The groups' keys differ in action id or direction.
+        debug_assert_eq!(rows.len(), count, "field keys are unique");
+        rows
+    }
+}
+
+/// The rows of `fields` under `parent`, in insertion order; `path` is
+/// scratch room for a field's path.
 fn field_rows(
-    tables: &mut Tables,
-    owner: &Owner<'_>,
+    group: &mut Vec<(usize, Key, Row)>,
     action_id: i64,
     direction: &'static str,
     fields: &[Field],
     parent: Option<&str>,
-) -> Result<(), BuildError> {
+    path: &mut String,
+) {
     for (position, field) in fields.iter().enumerate() {
-        let path = match parent {
-            Some(parent) => format!("{parent}.{}", field.key),
-            None => field.key.clone(),
-        };
+        path.clear();
+        if let Some(parent) = parent {
+            path.push_str(parent);
+            path.push('.');
+        }
+        path.push_str(&field.key);
         let (label, label_i18n) = text(field.label.as_ref());
         let (help, help_i18n) = text(field.help.as_ref());
         let (placeholder, placeholder_i18n) = text(field.placeholder.as_ref());
         let row = Row(vec![
             SqlValue::Int(action_id),
             SqlValue::text(direction),
-            SqlValue::text(&path),
+            SqlValue::text(path.as_str()),
             parent.map_or(SqlValue::Null, SqlValue::text),
             SqlValue::text(&field.key),
             position_value(position),
@@ -563,17 +617,16 @@ fn field_rows(
             placeholder_i18n,
             SqlValue::flag(field.user_input),
         ]);
-        tables.insert(tables::FIELDS_AT, row, owner)?;
-        field_rows(
-            tables,
-            owner,
-            action_id,
-            direction,
-            &field.fields,
-            Some(&path),
-        )?;
+        let key: Key = key_indexes(tables::FIELDS_AT)
+            .iter()
+            .map(|&i| row.0[i].clone())
+            .collect();
+        group.push((group.len(), key, row));
+        if !field.fields.is_empty() {
+            let own = path.clone();
+            field_rows(group, action_id, direction, &field.fields, Some(&own), path);
+        }
     }
-    Ok(())
 }
 
 /// A human text as (default-language text, JSON of every language or NULL).
@@ -581,11 +634,39 @@ fn text(text: Option<&Text>) -> (SqlValue, SqlValue) {
     match text {
         None => (SqlValue::Null, SqlValue::Null),
         Some(t @ Text::Plain(_)) => (SqlValue::text(t.get("en")), SqlValue::Null),
-        Some(t @ Text::Localized(map)) => (
-            SqlValue::text(t.get("en")),
-            // Straight to text: only strings, nothing to normalize.
-            SqlValue::Text(serde_json::to_string(map).expect("a map of strings serializes")),
-        ),
+        Some(t @ Text::Localized(map)) => {
+            // Straight to text, as serde_json writes the map: only strings,
+            // nothing to normalize.
+            let size: usize = map
+                .iter()
+                .map(|(tag, text)| tag.len() + text.len() + 6)
+                .sum();
+            let mut json = String::with_capacity(size + 2);
+            json.push('{');
+            for (i, (tag, text)) in map.iter().enumerate() {
+                if i > 0 {
+                    json.push(',');
+                }
+                json_string(tag, &mut json);
+                json.push(':');
+                json_string(text, &mut json);
+            }
+            json.push('}');
+            (SqlValue::text(t.get("en")), SqlValue::Text(json))
+        }
+    }
+}
+
+/// `s` as a JSON string, exactly as serde_json writes it: a text with no
+/// quote, backslash or control character (nearly every one) is copied as
+/// it is; serde_json escapes the others.
+fn json_string(s: &str, out: &mut String) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(&serde_json::to_string(s).expect("a string serializes"));
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
     }
 }
 
@@ -711,7 +792,14 @@ fn check(tables: &Tables, owner: &Owner<'_>) -> Result<(), BuildError> {
         for (key, row) in &rows.rows {
             for (column, value) in table.columns.iter().zip(&row.0) {
                 let SqlValue::Text(s) = value else { continue };
-                if let Some(at) = memchr::memchr(0, s.as_bytes()) {
+                // Most texts are short: the scan of `contains` costs less
+                // than a call of memchr, which then finds the position.
+                if let Some(at) = s
+                    .as_bytes()
+                    .contains(&0)
+                    .then(|| memchr::memchr(0, s.as_bytes()))
+                    .flatten()
+                {
                     return Err(BuildError::new(
                         owner,
                         table,
@@ -722,7 +810,11 @@ fn check(tables: &Tables, owner: &Owner<'_>) -> Result<(), BuildError> {
                          (in YAML it comes from a double-quoted \"\\0\" or \"\\x00\")",
                     ));
                 }
-                if let ColumnType::Key(max) = column.ty {
+                // A text has no more characters than bytes: count them
+                // only when the bytes could be too many.
+                if let ColumnType::Key(max) = column.ty
+                    && s.len() > max
+                {
                     let chars = s.chars().count();
                     if chars > max {
                         return Err(BuildError::new(

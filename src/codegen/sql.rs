@@ -288,63 +288,207 @@ pub fn app_statements(dialect: Dialect, app: &AppRows) -> Vec<Statement> {
 ///
 /// The upserts are nearly all of a block, and their rows read the same in
 /// every dialect unless a text holds a backslash (which MySQL alone
-/// doubles): each batch's rows are written once, and only the `INSERT`
-/// line and the upsert clause around them are per dialect. (Three
-/// dialects' literals each escaped on their own were a quarter of the
-/// build's code generation.)
+/// doubles): each batch's rows are written once, into the PostgreSQL
+/// block, and the other dialects copy them from there, with their own
+/// `INSERT` line and upsert clause around them. (Three dialects' literals
+/// each escaped on their own were a quarter of the build's code
+/// generation.) The same pass notes whether any text holds a backslash and
+/// writes the field keys the deletes list.
 pub fn app_blocks(app: &AppRows) -> Vec<String> {
-    // PostgreSQL and SQLite write every literal alike.
-    let standard = (
-        upsert_lists(Dialect::Postgres, app),
-        field_keys(Dialect::Postgres, app),
-    );
-    let mysql = any_backslash(app).then(|| {
-        (
-            upsert_lists(Dialect::Mysql, app),
-            field_keys(Dialect::Mysql, app),
-        )
-    });
     let comment = format!("app {} `{}`", app.app_id, app.app_key);
-    let mut head = String::new();
-    Dialect::ALL
-        .iter()
-        .map(|&dialect| {
-            let (lists, field_keys) = match (&mysql, dialect) {
-                (Some(own), Dialect::Mysql) => own,
-                _ => &standard,
-            };
-            let clauses = upsert_clauses(dialect);
-            let mut deletes = String::new();
-            statements_text(&app_deletes_with(dialect, app, field_keys), &mut deletes);
-            // Each block is kept until its seed is written: no more room
-            // than it needs.
-            let size = lists
-                .iter()
-                .map(|(table, list)| {
-                    table.columns.len() * 24 + list.len() + upsert_clause(clauses, table).len()
-                })
-                .sum::<usize>()
-                + comment.len()
-                + deletes.len()
-                + 64;
-            let mut out = String::with_capacity(size);
-            for (i, (table, list)) in lists.iter().enumerate() {
-                if i == 0 {
-                    out.push('\n');
-                    comment_line(&mut out, "", &comment);
-                }
-                head.clear();
-                insert_head(table, &mut head);
-                out.push_str(&head);
-                out.push_str(list);
-                out.push('\n');
-                out.push_str(upsert_clause(clauses, table));
-                out.push_str(";\n");
+    let mut standard = String::with_capacity(block_estimate(app) + comment.len());
+    let written = write_upserts(Dialect::Postgres, app, &comment, &mut standard);
+    // MySQL's own literals when a text holds a backslash, with its field keys.
+    let mut own_mysql = written.backslash.then(|| {
+        let mut out = String::with_capacity(standard.len() + standard.len() / 8);
+        let own = write_upserts(Dialect::Mysql, app, &comment, &mut out);
+        (out, own.field_keys)
+    });
+    // The other dialects copy the standard rows before deletes are added.
+    let mut blocks: Vec<(Dialect, String, Option<String>)> = Vec::with_capacity(3);
+    for dialect in Dialect::ALL {
+        let (out, keys) = match dialect {
+            // Its own text is moved in below, deletes and all.
+            Dialect::Postgres => (String::new(), None),
+            Dialect::Mysql if own_mysql.is_some() => {
+                let (out, keys) = own_mysql.take().expect("just checked");
+                (out, Some(keys))
             }
-            out.push_str(&deletes);
+            _ => (copy_upserts(dialect, &comment, &standard, &written), None),
+        };
+        blocks.push((dialect, out, keys));
+    }
+    let mut standard = Some(standard);
+    blocks
+        .into_iter()
+        .map(|(dialect, mut out, keys)| {
+            if dialect == Dialect::Postgres {
+                out = standard.take().expect("one block per dialect");
+            }
+            let field_keys = keys.as_deref().unwrap_or(&written.field_keys);
+            // As `statements_text` writes them (they have no comments).
+            write_app_deletes(dialect, app, field_keys, &mut out, |out| {
+                out.push_str(";\n");
+            });
             out
         })
         .collect()
+}
+
+/// About the bytes of an app's upserts: every text, its quotes and
+/// separator, and a few digits for every other value. Enough, in practice,
+/// that the block is not copied as it grows.
+fn block_estimate(app: &AppRows) -> usize {
+    app.tables
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(at, t)| {
+            let head = 512 + t.table.columns.len() * 48;
+            let rows: usize = t
+                .rows
+                .values()
+                .map(|row| {
+                    row.0
+                        .iter()
+                        .map(|v| match v {
+                            SqlValue::Text(s) => s.len() + 5,
+                            _ => 8,
+                        })
+                        .sum::<usize>()
+                        + 6
+                })
+                .sum();
+            // The deletes list every field's key again.
+            let keys: usize = if at == tables::FIELDS_AT {
+                t.rows
+                    .keys()
+                    .map(|k| {
+                        k.iter()
+                            .map(|v| v.as_str().map_or(24, str::len) + 6)
+                            .sum::<usize>()
+                    })
+                    .sum()
+            } else {
+                0
+            };
+            head + rows + rows / 64 + keys
+        })
+        .sum()
+}
+
+/// What [`write_upserts`] wrote besides the text.
+struct Upserts {
+    /// Each statement's table and where its rows are in the text.
+    batches: Vec<(&'static Table, std::ops::Range<usize>)>,
+    /// The keys of the app's fields, `(action_id, direction, path), ...`.
+    field_keys: String,
+    /// Whether a text holds a backslash.
+    backslash: bool,
+}
+
+/// Writes the upserts of an app's rows, as [`app_statements`] makes them
+/// (the first one under `comment`), in [`statements_text`]'s form.
+fn write_upserts(dialect: Dialect, app: &AppRows, comment: &str, out: &mut String) -> Upserts {
+    let clauses = upsert_clauses(dialect);
+    let mut written = Upserts {
+        batches: Vec::new(),
+        field_keys: String::new(),
+        backslash: false,
+    };
+    // A field's key is the first columns of its row: its literals are
+    // copied from the row's, not written again.
+    let keys = tables::FIELDS_AT;
+    let key_prefix = {
+        let indexes = TABLES[keys].key_indexes();
+        indexes
+            .iter()
+            .enumerate()
+            .all(|(n, &i)| n == i)
+            .then_some(indexes.len())
+    };
+    let mut head = String::new();
+    for (at, table_rows) in app.tables.tables.iter().enumerate() {
+        let table = table_rows.table;
+        if at == keys {
+            written.field_keys.reserve(table_rows.rows.len() * 48);
+        }
+        head.clear();
+        insert_head(table, &mut head);
+        let mut count = 0;
+        let mut start = 0;
+        for (key, row) in &table_rows.rows {
+            if count == 0 {
+                if written.batches.is_empty() {
+                    out.push('\n');
+                    comment_line(out, "", comment);
+                }
+                out.push_str(&head);
+                start = out.len();
+            } else {
+                out.push_str(",\n");
+            }
+            out.push_str("  ");
+            let row_start = out.len();
+            let prefix = if at == keys { key_prefix } else { None };
+            let (backslash, prefix_end) = tuple_noting(dialect, &row.0, prefix, out);
+            written.backslash |= backslash;
+            if at == keys {
+                if !written.field_keys.is_empty() {
+                    written.field_keys.push_str(", ");
+                }
+                match prefix_end {
+                    Some(end) => {
+                        written.field_keys.push_str(&out[row_start..end]);
+                        written.field_keys.push(')');
+                    }
+                    None => tuple(dialect, key, &mut written.field_keys),
+                }
+            }
+            count += 1;
+            // As in [`upserts`], whose statement holds the head too.
+            if count == BATCH_ROWS || head.len() + (out.len() - start) >= BATCH_BYTES {
+                written.batches.push((table, start..out.len()));
+                end_upsert(clauses, at, out);
+                count = 0;
+            }
+        }
+        if count > 0 {
+            written.batches.push((table, start..out.len()));
+            end_upsert(clauses, at, out);
+        }
+    }
+    written
+}
+
+/// The line break, upsert clause and `;` after a batch of rows of the
+/// table at `at` in [`TABLES`].
+fn end_upsert(clauses: &[String], at: usize, out: &mut String) {
+    out.push('\n');
+    out.push_str(&clauses[at]);
+    out.push_str(";\n");
+}
+
+/// The upserts [`write_upserts`] wrote to `standard`, for `dialect`: the
+/// same rows (their literals are the same), its own clauses.
+fn copy_upserts(dialect: Dialect, comment: &str, standard: &str, written: &Upserts) -> String {
+    let clauses = upsert_clauses(dialect);
+    // Room for the deletes, which list the field keys again.
+    let deletes = written.field_keys.len() + 4096;
+    let mut out = String::with_capacity(standard.len() + written.batches.len() * 1024 + deletes);
+    let mut head = String::new();
+    for (i, (table, rows)) in written.batches.iter().enumerate() {
+        if i == 0 {
+            out.push('\n');
+            comment_line(&mut out, "", comment);
+        }
+        head.clear();
+        insert_head(table, &mut head);
+        out.push_str(&head);
+        out.push_str(&standard[rows.clone()]);
+        end_upsert(clauses, table_at(table), &mut out);
+    }
+    out
 }
 
 /// [`Dialect::upsert_clause`] of every table ([`TABLES`] order), made once.
@@ -360,10 +504,10 @@ fn upsert_clauses(dialect: Dialect) -> &'static [String] {
     &all[at]
 }
 
-/// `table`'s clause among `clauses` (from [`upsert_clauses`]).
-fn upsert_clause<'c>(clauses: &'c [String], table: &Table) -> &'c str {
+/// `table`'s position in [`TABLES`].
+fn table_at(table: &Table) -> usize {
     let at = TABLES.iter().position(|t| t.name == table.name);
-    &clauses[at.expect("rows are of the platform's tables")]
+    at.expect("rows are of the platform's tables")
 }
 
 /// `INSERT INTO <table> (<columns>) VALUES` and a line break.
@@ -378,49 +522,6 @@ fn insert_head(table: &Table, out: &mut String) {
         out.push_str(column.name);
     }
     out.push_str(") VALUES\n");
-}
-
-/// The rows of each of [`upserts`]' statements for an app's tables, as
-/// (table, the rows' text between the `INSERT` line and the upsert clause).
-fn upsert_lists(dialect: Dialect, app: &AppRows) -> Vec<(&'static Table, String)> {
-    let mut out = Vec::new();
-    let mut head = String::new();
-    for table_rows in &app.tables.tables {
-        head.clear();
-        insert_head(table_rows.table, &mut head);
-        let mut list = String::new();
-        let mut count = 0;
-        for row in table_rows.rows.values() {
-            if count > 0 {
-                list.push_str(",\n");
-            }
-            list.push_str("  ");
-            tuple(dialect, &row.0, &mut list);
-            count += 1;
-            // As in [`upserts`], whose statement holds the head too.
-            if count == BATCH_ROWS || head.len() + list.len() >= BATCH_BYTES {
-                out.push((table_rows.table, std::mem::take(&mut list)));
-                count = 0;
-            }
-        }
-        if count > 0 {
-            out.push((table_rows.table, list));
-        }
-    }
-    out
-}
-
-/// Whether a text of the app's rows holds a backslash: then MySQL's
-/// literals differ from the other dialects'.
-fn any_backslash(app: &AppRows) -> bool {
-    app.tables.tables.iter().any(|t| {
-        t.rows.values().any(|row| {
-            row.0.iter().any(|v| {
-                v.as_str()
-                    .is_some_and(|s| memchr::memchr(b'\\', s.as_bytes()).is_some())
-            })
-        })
-    })
 }
 
 /// The ids of an app's actions and triggers, in key order.
@@ -453,37 +554,53 @@ fn field_keys(dialect: Dialect, app: &AppRows) -> String {
 /// [`app_deletes`] with the app's [`field_keys`] already written.
 fn app_deletes_with(dialect: Dialect, app: &AppRows, field_keys: &str) -> Vec<Statement> {
     let mut out = Vec::new();
+    let mut sql = String::new();
+    write_app_deletes(dialect, app, field_keys, &mut sql, |sql| {
+        out.push(Statement::new(std::mem::take(sql)));
+    });
+    out
+}
+
+/// Writes the SQL of each of [`app_deletes`]' statements to `out`, and
+/// calls `end` after each.
+fn write_app_deletes(
+    dialect: Dialect,
+    app: &AppRows,
+    field_keys: &str,
+    out: &mut String,
+    mut end: impl FnMut(&mut String),
+) {
     let auth = &app.tables.tables[tables::AUTH_FIELDS_AT].rows;
     let keys: Vec<&SqlValue> = auth.keys().map(|k| &k[1]).collect();
-    let mut sql = format!("DELETE FROM app_auth_fields WHERE app_id = {}", app.app_id);
+    out.push_str("DELETE FROM app_auth_fields WHERE app_id = ");
+    out.push_str(itoa::Buffer::new().format(app.app_id));
     if !keys.is_empty() {
-        sql.push_str(" AND field_key NOT IN ");
-        list(dialect, &keys, &mut sql);
+        out.push_str(" AND field_key NOT IN ");
+        list(dialect, &keys, out);
     }
-    out.push(Statement::new(sql));
+    end(out);
     let actions: Vec<&SqlValue> = app.tables.tables[tables::ACTIONS_AT]
         .rows
         .keys()
         .map(|k| &k[0])
         .collect();
     if !actions.is_empty() {
-        let mut sql = "DELETE FROM app_action_fields WHERE action_id IN ".to_string();
-        list(dialect, &actions, &mut sql);
+        out.reserve(field_keys.len() + actions.len() * 12 + 128);
+        out.push_str("DELETE FROM app_action_fields WHERE action_id IN ");
+        list(dialect, &actions, out);
         if !app.tables.tables[tables::FIELDS_AT].rows.is_empty() {
             // PostgreSQL compares a row with a literal list one element at
             // a time; a `VALUES` subquery it hashes (6x faster on 300 rows).
             // MySQL spells that `VALUES ROW(...)`, which MariaDB lacks.
-            sql.reserve(field_keys.len() + 64);
-            sql.push_str(" AND (action_id, direction, path) NOT IN (");
+            out.push_str(" AND (action_id, direction, path) NOT IN (");
             if dialect == Dialect::Postgres {
-                sql.push_str("VALUES ");
+                out.push_str("VALUES ");
             }
-            sql.push_str(field_keys);
-            sql.push(')');
+            out.push_str(field_keys);
+            out.push(')');
         }
-        out.push(Statement::new(sql));
+        end(out);
     }
-    out
 }
 
 /// Deletes of actions, triggers and apps the specs no longer have, with
@@ -540,6 +657,36 @@ pub fn upserts(dialect: Dialect, table: &Table, rows: &[&Row]) -> Vec<Statement>
         out.push(Statement::new(sql));
     }
     out
+}
+
+/// [`tuple`], telling whether a text holds a backslash and, when `prefix`
+/// is given, where the literal of the `prefix`-th value ends.
+fn tuple_noting(
+    dialect: Dialect,
+    values: &[SqlValue],
+    prefix: Option<usize>,
+    out: &mut String,
+) -> (bool, Option<usize>) {
+    let mut backslash = false;
+    let mut prefix_end = None;
+    out.push('(');
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            if prefix == Some(i) {
+                prefix_end = Some(out.len());
+            }
+            out.push_str(", ");
+        }
+        match value {
+            SqlValue::Text(s) => backslash |= dialect.string_noting_backslash(s, out),
+            other => dialect.literal(other, out),
+        }
+    }
+    if prefix == Some(values.len()) {
+        prefix_end = Some(out.len());
+    }
+    out.push(')');
+    (backslash, prefix_end)
 }
 
 /// `(v1, v2, ...)`.
