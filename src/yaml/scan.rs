@@ -468,15 +468,17 @@ impl<'a> Scanner<'a> {
     fn plain_node(&mut self, start: usize, end: usize) -> Option<Node> {
         let raw = &self.text[start..end];
         self.count_scalar(raw.len())?;
-        let value = if is_plain_text(raw) {
-            Value::String(raw.to_owned())
-        } else {
-            resolve(Cow::Borrowed(raw), ScalarStyle::Plain)?
-        };
         let span = self.span(start, end);
-        let verbatim_start = match &value {
-            Value::String(s) => verbatim_start(self.text, span, s),
-            _ => None,
+        let (value, verbatim_start) = if is_plain_text(raw) {
+            // The text itself, where it stands.
+            (Value::String(raw.to_owned()), Some(span.start))
+        } else {
+            let value = resolve(Cow::Borrowed(raw), ScalarStyle::Plain)?;
+            let verbatim_start = match &value {
+                Value::String(s) => verbatim_start(self.text, span, s),
+                _ => None,
+            };
+            (value, verbatim_start)
         };
         Some(Node {
             value,
