@@ -310,8 +310,8 @@ impl<'a> Scanner<'a> {
             }
             _ if self.plain_starts_here(false) => {
                 let rest = &self.bytes[start..];
-                let line_end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-                let colon = memchr::memchr(b':', &rest[..line_end])?;
+                // The line's first colon; none before its end, no key.
+                let colon = memchr::memchr2(b':', b'\n', rest).filter(|&i| rest[i] == b':')?;
                 let end = start + colon;
                 // `key :` and `a #b:` are left to the parser.
                 if self.bytes[end - 1] == b' ' || find_pair(&rest[..colon], *b" #").is_some() {
@@ -449,14 +449,29 @@ impl<'a> Scanner<'a> {
         self.enter(depth)?;
         let start = self.pos;
         let rest = &self.bytes[start..];
-        let line_end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-        let line = &rest[..line_end];
-        let content_end = find_pair(line, *b" #").unwrap_or(line.len());
-        let content = &line[..content_end];
+        // One pass to the end of the line or a comment, noting any `: `.
+        let mut content_end = rest.len();
+        let mut colon_space = false;
+        for i in memchr::memchr3_iter(b'\n', b'#', b':', rest) {
+            match rest[i] {
+                b'\n' => {
+                    content_end = i;
+                    break;
+                }
+                b'#' if i > 0 && rest[i - 1] == b' ' => {
+                    content_end = i - 1;
+                    break;
+                }
+                b':' if rest.get(i + 1) == Some(&b' ') => colon_space = true,
+                _ => {}
+            }
+        }
+        let content = &rest[..content_end];
         let trimmed_len = content.len() - content.iter().rev().take_while(|&&b| b == b' ').count();
         let content = &content[..trimmed_len];
-        // `a: b: c` and `a: b:` are errors, for the parser to report.
-        if find_pair(content, *b": ").is_some() || content.ends_with(b":") {
+        // `a: b: c` and `a: b:` are errors, for the parser to report (a
+        // `: ` that only a comment or trailing spaces follow ends in `:`).
+        if colon_space || content.ends_with(b":") {
             return None;
         }
         let end = start + trimmed_len;
