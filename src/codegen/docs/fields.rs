@@ -94,6 +94,28 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
     let Some(first) = given.first() else {
         return;
     };
+    // The common case: a text in each of the site's languages, in the
+    // site's order. Each language sees its own text, so no `data-l`.
+    if given.len() == languages.len()
+        && languages.len() <= 64
+        && given
+            .iter()
+            .zip(languages)
+            .all(|((l, _), s)| *l == s.as_str())
+    {
+        if given.iter().all(|(_, t)| *t == first.1) {
+            html_inline(first.1, out);
+            return;
+        }
+        for (lang, text) in given {
+            out.push_str("<span lang=\"");
+            escape_html(lang, out);
+            out.push_str("\">");
+            html_inline(text, out);
+            out.push_str("</span>");
+        }
+        return;
+    }
     let en = given.iter().position(|(l, _)| *l == "en");
     // Which site languages (as bits, at most 64) each given text serves.
     let mut few = [0u64; 8];

@@ -23,6 +23,7 @@
 pub mod changelog;
 pub mod fields;
 pub mod markdown;
+pub mod object;
 pub mod text;
 pub mod ui;
 pub mod view;
@@ -339,7 +340,7 @@ impl<'c> Renderer<'c> {
         let view = view::connector(connector, releases, &options);
         let (env, site, config) = (&self.env, &self.site, self.config);
         let key = &connector.app.key;
-        let data = Value::from(Serde(view));
+        let data = view.into_value();
         let html_path = format!("{key}.html");
         let md_path = format!("{key}.md");
         let html = render(
@@ -731,17 +732,18 @@ fn words(languages: &[String]) -> fields::Words {
 // ---------------------------------------------------------------------------
 // Site-wide data
 
-#[derive(Serialize)]
-struct Site<'a> {
-    title: &'a str,
-    base_url: Option<&'a str>,
-    languages: Vec<Language>,
-    connectors: Vec<view::Summary>,
-    categories: Vec<String>,
-    auth_types: Vec<AuthType>,
-    /// The UI strings: a [`Ui`].
-    ui: Value,
-}
+object::object!(
+    /// What every page sees as `site`; `ui` is a [`Ui`].
+    Site {
+        title,
+        base_url,
+        languages,
+        connectors,
+        categories,
+        auth_types,
+        ui,
+    }
+);
 
 #[derive(Serialize)]
 struct Language {
@@ -770,7 +772,7 @@ fn site(
     let mut categories: Vec<String> = connectors.iter().map(|c| c.category.clone()).collect();
     categories.sort_unstable();
     categories.dedup();
-    let auth_types = ui::AUTH_TYPES
+    let auth_types: Vec<AuthType> = ui::AUTH_TYPES
         .iter()
         .filter(|(key, _, _)| connectors.iter().any(|c| c.auth_type == *key))
         .map(|(key, en, zh)| AuthType {
@@ -797,21 +799,24 @@ fn site(
                 (*key, Value::from_object(loc))
             }),
     );
-    Value::from(Serde(Site {
-        title: &config.title,
-        base_url: config.base_url.as_deref(),
-        languages: languages
-            .iter()
-            .map(|tag| Language {
-                tag: tag.clone(),
-                name: ui::language_name(tag).to_string(),
-            })
-            .collect(),
-        connectors,
-        categories,
-        auth_types,
+    let languages: Vec<Language> = languages
+        .iter()
+        .map(|tag| Language {
+            tag: tag.clone(),
+            name: ui::language_name(tag).to_string(),
+        })
+        .collect();
+    // Not serialized as a whole: its keys are looked up on every page, the
+    // UI strings (`site.ui`, the last) several times per action.
+    Value::from_object(Site {
+        title: Value::from(config.title.as_str()),
+        base_url: Value::from(Serde(config.base_url.as_deref())),
+        languages: Value::from(Serde(languages)),
+        connectors: Value::from(Serde(connectors)),
+        categories: Value::from(Serde(categories)),
+        auth_types: Value::from(Serde(auth_types)),
         ui: Value::from_object(ui),
-    }))
+    })
 }
 
 /// `site.ui`: the UI strings ([`Loc`]) by key, in the order of

@@ -79,9 +79,9 @@ const HTML_SPECIAL: [bool; 256] = {
 /// plain text.
 fn code_spans(text: &str, mut each: impl FnMut(bool, &str)) {
     let mut rest = text;
-    while let Some(open) = rest.find('`') {
+    while let Some(open) = memchr::memchr(b'`', rest.as_bytes()) {
         let after = &rest[open + 1..];
-        let Some(close) = after.find('`') else {
+        let Some(close) = memchr::memchr(b'`', after.as_bytes()) else {
             break;
         };
         if open > 0 {
@@ -99,7 +99,7 @@ fn code_spans(text: &str, mut each: impl FnMut(bool, &str)) {
 
 /// A spec text as inline HTML: escaped, with `code` spans as `<code>`.
 pub fn html_inline(text: &str, out: &mut String) {
-    if !text.contains('`') {
+    if memchr::memchr(b'`', text.as_bytes()).is_none() {
         escape_html(text, out);
         return;
     }
@@ -243,14 +243,22 @@ pub fn anchor_into(parts: &[&str], out: &mut String) {
         if i > 0 {
             out.push('-');
         }
+        // Most parts are keys with nothing to replace: bytes are checked,
+        // and only a character to replace is decoded.
+        let bytes = part.as_bytes();
         let mut start = 0;
-        for (at, c) in part.char_indices() {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.') {
+        let mut at = 0;
+        while at < bytes.len() {
+            let b = bytes[at];
+            if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' {
+                at += 1;
                 continue;
             }
+            let c = part[at..].chars().next().expect("a character starts here");
             out.push_str(&part[start..at]);
             let _ = write!(out, "~{:x}", c as u32);
-            start = at + c.len_utf8();
+            at += c.len_utf8();
+            start = at;
         }
         out.push_str(&part[start..]);
     }
