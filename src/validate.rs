@@ -391,34 +391,12 @@ mod tests {
     use proptest::prelude::*;
     use serde::Deserialize as _;
 
-    /// Every YAML file of the example specs and the test fixtures (valid
-    /// and invalid ones alike), with its text.
-    fn documents() -> Vec<(std::path::PathBuf, String)> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        let mut pending = vec![root.join("specs"), root.join("tests/fixtures")];
-        while let Some(dir) = pending.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    pending.push(path);
-                } else if path.extension().is_some_and(|e| e == "yaml")
-                    && let Ok(text) = std::fs::read_to_string(&path)
-                {
-                    files.push((path, text));
-                }
-            }
-        }
-        files.sort();
-        files
-    }
-
     /// Those that parse, parsed once per test run.
     fn parsed() -> &'static [(std::path::PathBuf, Node)] {
         static PARSED: std::sync::OnceLock<Vec<(std::path::PathBuf, Node)>> =
             std::sync::OnceLock::new();
         PARSED.get_or_init(|| {
-            documents()
+            crate::yaml::yaml_files_under(&["specs", "tests/fixtures"])
                 .into_iter()
                 .filter_map(|(path, text)| Some((path, crate::yaml::parse(FileId(0), &text).ok()?)))
                 .collect()

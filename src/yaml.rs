@@ -482,6 +482,29 @@ pub fn pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+/// Every `.yaml` file under `dirs` (relative to the crate) that is UTF-8,
+/// with its text, in path order: the specs and fixtures tests read.
+#[cfg(test)]
+pub(crate) fn yaml_files_under(dirs: &[&str]) -> Vec<(std::path::PathBuf, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    let mut pending: Vec<_> = dirs.iter().map(|d| root.join(d)).collect();
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml")
+                && let Ok(text) = std::fs::read_to_string(&path)
+            {
+                files.push((path, text));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -679,22 +702,7 @@ mod tests {
 
     /// Every spec file in specs/, with its text, in path order.
     fn example_specs() -> Vec<(std::path::PathBuf, String)> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
-        let mut specs = Vec::new();
-        let mut pending = vec![root];
-        while let Some(dir) = pending.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    pending.push(path);
-                } else if path.extension().is_some_and(|e| e == "yaml") {
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    specs.push((path, text));
-                }
-            }
-        }
-        specs.sort();
-        specs
+        yaml_files_under(&["specs"])
     }
 
     /// Every spec in specs/ without anchors is plain enough for the scanner.

@@ -137,7 +137,7 @@ impl<'a> JsonNode<'a, Tree> for &'a Node {
         // `enum` and `const` of strings, the usual case, without a copy.
         match (&self.value, expected) {
             (Value::String(s), JsonValue::String(e)) => s == e,
-            (Value::String(_), _) | (_, JsonValue::String(_)) if self.is_string() => false,
+            (Value::String(_), _) => false,
             _ => jsonschema::json::cmp::equal(&self.to_json(), expected),
         }
     }
@@ -192,5 +192,35 @@ impl<'a> Array<'a, Tree> for &'a [Node] {
 
     fn elements(&self) -> std::slice::Iter<'a, Node> {
         self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+
+    fn node(value: Value) -> Node {
+        Node {
+            value,
+            span: Span::file_start(FileId(0)),
+            verbatim_start: None,
+        }
+    }
+
+    /// `enum` and `const` compare as on the JSON value `to_json` writes.
+    #[test]
+    fn equals_value_as_on_json() {
+        let cases = [
+            (Value::String("a".into()), serde_json::json!("a"), true),
+            (Value::String("1".into()), serde_json::json!(1), false),
+            (Value::Float(f64::NAN), serde_json::json!("NaN"), true),
+            (Value::Int(1), serde_json::json!(1.0), true),
+            (Value::Null, serde_json::json!("null"), false),
+        ];
+        for (value, expected, equal) in cases {
+            let n = node(value);
+            assert_eq!((&n).equals_value(&expected), equal, "{n:?} vs {expected}");
+        }
     }
 }
