@@ -15,6 +15,7 @@ use crate::codes::Code;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::yaml::{Node, pointer_token};
 
+mod pattern;
 mod tree;
 
 /// The connector schema, as shipped in `schema/`.
@@ -36,6 +37,7 @@ fn compiled() -> &'static Compiled {
             serde_json::from_str(CONNECTOR_SCHEMA).expect("the embedded schema is valid JSON");
         let tree_validator = jsonschema::options_for::<tree::Tree>()
             .with_draft(jsonschema::Draft::Draft202012)
+            .with_keyword("pattern", pattern::keyword)
             .build(&document)
             .expect("the embedded schema is a valid draft 2020-12 schema");
         Compiled {

@@ -4,6 +4,7 @@
 //! validates is one the interpreter can run.
 
 use std::collections::BTreeSet;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -174,6 +175,16 @@ fn syntax_error(error: &Error) -> SyntaxError {
 
 /// The variables (dotted, e.g. `input.so_id`) a template reads.
 pub fn template_variables(source: &str) -> Result<BTreeSet<String>, SyntaxError> {
+    (*template_variables_shared(source)).clone()
+}
+
+/// The variables an expression (`body.code == 0`) reads.
+pub fn expression_variables(source: &str) -> Result<BTreeSet<String>, SyntaxError> {
+    (*expression_variables_shared(source)).clone()
+}
+
+/// [`template_variables`], shared with the thread's memo instead of copied.
+pub(crate) fn template_variables_shared(source: &str) -> Rc<Variables> {
     remembered(Kind::Template, source, || {
         let template = environment()
             .template_from_str(source)
@@ -182,8 +193,9 @@ pub fn template_variables(source: &str) -> Result<BTreeSet<String>, SyntaxError>
     })
 }
 
-/// The variables an expression (`body.code == 0`) reads.
-pub fn expression_variables(source: &str) -> Result<BTreeSet<String>, SyntaxError> {
+/// [`expression_variables`], shared with the thread's memo instead of
+/// copied.
+pub(crate) fn expression_variables_shared(source: &str) -> Rc<Variables> {
     remembered(Kind::Expression, source, || {
         let expression = environment()
             .compile_expression(source)
@@ -198,32 +210,35 @@ enum Kind {
     Expression,
 }
 
-type Variables = Result<BTreeSet<String>, SyntaxError>;
+pub(crate) type Variables = Result<BTreeSet<String>, SyntaxError>;
 
-/// Sources remembered per thread; past this the memo starts over, so that
-/// memory stays bounded however many specs are checked.
+/// Sources remembered per thread and kind; past this the memo starts
+/// over, so that memory stays bounded however many specs are checked.
 const REMEMBERED: usize = 4096;
 
 /// `compute`'s answer for `source`, remembered per thread: connectors
 /// repeat the same templates (`{{ auth.token }}`, `body.code == 0`) action
 /// after action, and compiling one costs far more than looking it up.
-fn remembered(kind: Kind, source: &str, compute: impl FnOnce() -> Variables) -> Variables {
+/// Looked up by the source as it is and shared, so that a hit copies
+/// nothing.
+fn remembered(kind: Kind, source: &str, compute: impl FnOnce() -> Variables) -> Rc<Variables> {
     use std::cell::RefCell;
     use std::collections::HashMap;
+    type Memo = HashMap<Box<str>, Rc<Variables>>;
     thread_local! {
-        static MEMO: RefCell<HashMap<(Kind, String), Variables>> = RefCell::new(HashMap::new());
+        static MEMO: RefCell<[Memo; 2]> = RefCell::new([HashMap::new(), HashMap::new()]);
     }
-    let key = (kind, source.to_string());
-    if let Some(hit) = MEMO.with(|memo| memo.borrow().get(&key).cloned()) {
+    let at = kind as usize;
+    if let Some(hit) = MEMO.with(|memo| memo.borrow()[at].get(source).cloned()) {
         return hit;
     }
-    let answer = compute();
+    let answer = Rc::new(compute());
     MEMO.with(|memo| {
-        let mut memo = memo.borrow_mut();
+        let memo = &mut memo.borrow_mut()[at];
         if memo.len() >= REMEMBERED {
             memo.clear();
         }
-        memo.insert(key, answer.clone());
+        memo.insert(source.into(), Rc::clone(&answer));
     });
     answer
 }

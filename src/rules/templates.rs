@@ -12,7 +12,7 @@ use crate::diagnostic::did_you_mean;
 use crate::model::{
     Auth, Body, Connector, Field, FieldType, Pagination, Request, ResponseRule, StringToSign,
 };
-use crate::template::{SyntaxError, expression_variables, template_variables};
+use crate::template::{SyntaxError, expression_variables_shared, template_variables_shared};
 
 /// The sub-keys of fixed-shape variables.
 const NOW_KEYS: &[&str] = &["unix", "unix_ms", "iso", "date"];
@@ -389,16 +389,16 @@ impl Checker<'_, '_> {
     }
 
     fn template(&mut self, pointer: &str, source: &str, scope: &Scope<'_>) {
-        match template_variables(source) {
+        match &*template_variables_shared(source) {
             Ok(vars) => self.variables(pointer, vars, scope),
-            Err(error) => self.syntax(pointer, "template", &error),
+            Err(error) => self.syntax(pointer, "template", error),
         }
     }
 
     fn expression(&mut self, pointer: &str, source: &str, scope: &Scope<'_>) {
-        match expression_variables(source) {
+        match &*expression_variables_shared(source) {
             Ok(vars) => self.variables(pointer, vars, scope),
-            Err(error) => self.syntax(pointer, "expression", &error),
+            Err(error) => self.syntax(pointer, "expression", error),
         }
     }
 
@@ -419,7 +419,7 @@ impl Checker<'_, '_> {
     fn variables(
         &mut self,
         pointer: &str,
-        vars: impl IntoIterator<Item = String>,
+        vars: &std::collections::BTreeSet<String>,
         scope: &Scope<'_>,
     ) {
         for var in vars {
@@ -459,18 +459,18 @@ impl Checker<'_, '_> {
                 continue;
             }
             let Some(second) = second else { continue };
-            let known: Option<(Vec<&str>, &str)> = match top {
+            let known: Option<(&[&str], &str)> = match top {
                 "input" => {
-                    self.input_path(pointer, &var, scope.input);
+                    self.input_path(pointer, var, scope.input);
                     None
                 }
-                "auth" => Some((scope.auth_keys.clone(), "auth field")),
-                "config" => Some((scope.config_keys.clone(), "config key")),
-                "now" => Some((NOW_KEYS.to_vec(), "`now` value")),
-                "page" => Some((PAGE_KEYS.to_vec(), "`page` value")),
-                "state" => Some((scope.state_keys.clone(), "`state` value")),
-                "request" => Some((REQUEST_KEYS.to_vec(), "`request` value")),
-                "session" => Some((SESSION_KEYS.to_vec(), "`session` value")),
+                "auth" => Some((&scope.auth_keys, "auth field")),
+                "config" => Some((&scope.config_keys, "config key")),
+                "now" => Some((NOW_KEYS, "`now` value")),
+                "page" => Some((PAGE_KEYS, "`page` value")),
+                "state" => Some((&scope.state_keys, "`state` value")),
+                "request" => Some((REQUEST_KEYS, "`request` value")),
+                "session" => Some((SESSION_KEYS, "`session` value")),
                 _ if OPEN.contains(&top) => None,
                 _ => None,
             };
