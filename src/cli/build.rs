@@ -1,5 +1,7 @@
 //! `spec build [PATHS...] [--out DIR] [--check]`
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::{Outcome, stderr_color};
@@ -138,19 +140,24 @@ fn write(paths: &[PathBuf], out: &Path, config: &crate::config::Config) -> Outco
     };
     match written {
         Ok(report) => {
+            // One write for the whole list: `eprintln!` makes three system
+            // calls a line on unbuffered stderr, 6,000 for 1,000 connectors.
+            let mut listing = String::new();
             for path in &report.written {
-                eprintln!("wrote {}", display_path(&out.join(path)));
+                let _ = writeln!(listing, "wrote {}", display_path(&out.join(path)));
             }
             for path in &report.removed {
-                eprintln!("removed {}", display_path(&out.join(path)));
+                let _ = writeln!(listing, "removed {}", display_path(&out.join(path)));
             }
-            eprintln!(
+            let _ = writeln!(
+                listing,
                 "built {}: {} file(s) written, {} unchanged, {} removed",
                 display_path(out),
                 report.written.len(),
                 report.unchanged,
                 report.removed.len()
             );
+            let _ = std::io::stderr().lock().write_all(listing.as_bytes());
             Outcome::Success
         }
         Err(codegen::WriteError::Build(error)) => build_failed(&error),
