@@ -22,9 +22,10 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use compact_str::CompactString;
 use serde_saphyr::granit_parser::ScalarStyle;
 
-use super::events::{FAST_MAX_DEPTH, Keys, map_key, resolve};
+use super::events::{FAST_MAX_DEPTH, Keys, compact, map_key, resolve};
 use super::{Key, MAX_NODES, MAX_SCALAR_BYTES, Node, Value, verbatim_start};
 use crate::source::{FileId, Span};
 
@@ -486,7 +487,7 @@ impl<'a> Scanner<'a> {
         let span = self.span(start, end);
         let (value, verbatim_start) = if is_plain_text(raw) {
             // The text itself, where it stands.
-            (Value::String(raw.to_owned()), Some(span.start))
+            (Value::String(CompactString::new(raw)), Some(span.start))
         } else {
             let value = resolve(Cow::Borrowed(raw), ScalarStyle::Plain)?;
             let verbatim_start = match &value {
@@ -510,8 +511,8 @@ impl<'a> Scanner<'a> {
             self.double_quoted()?
         } else {
             self.single_quoted()?
-        }
-        .into_owned();
+        };
+        let value = compact(value);
         self.count_scalar(value.len())?;
         let span = self.span(start, self.pos);
         let verbatim_start = verbatim_start(self.text, span, &value);
@@ -701,7 +702,7 @@ impl<'a> Scanner<'a> {
         let span = self.span(first + content_indent, stop);
         let node = Node {
             verbatim_start: verbatim_start(self.text, span, &value),
-            value: Value::String(value),
+            value: Value::String(value.into()),
             span,
         };
         // Back to the last content line's break, then on to the next line.
