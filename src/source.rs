@@ -103,10 +103,7 @@ impl SourceFile {
         let Some(&start) = line_starts.get(line.saturating_sub(1)) else {
             return "";
         };
-        let end = line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
+        let end = line_starts.get(line).copied().unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
