@@ -89,6 +89,19 @@ fn is_plain_text(raw: &str) -> bool {
         )
 }
 
+/// The bytes [`Scanner::flow_plain`] looks at: any other byte is part of
+/// the scalar, found with one table look-up.
+static FLOW_PLAIN_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    let mut i = 0;
+    let special = b"\n,[]{}:# ";
+    while i < special.len() {
+        stops[special[i] as usize] = true;
+        i += 1;
+    }
+    stops
+};
+
 fn is_flow_indicator(b: u8) -> bool {
     matches!(b, b',' | b'[' | b']' | b'{' | b'}')
 }
@@ -755,23 +768,30 @@ impl<'a> Scanner<'a> {
 
     /// A plain scalar in flow context: its start and end.
     fn flow_plain(&mut self) -> Option<(usize, usize)> {
+        let bytes = self.bytes;
         let start = self.pos;
         let mut end = start;
-        while let Some(b) = self.peek() {
+        let mut i = start;
+        while let Some(&b) = bytes.get(i) {
+            i += 1;
+            if !FLOW_PLAIN_STOPS[usize::from(b)] {
+                end = i;
+                continue;
+            }
             match b {
                 b'\n' | b',' | b'[' | b']' | b'{' | b'}' => break,
                 b':' if matches!(
-                    self.peek_at(1),
+                    bytes.get(i),
                     None | Some(b' ' | b'\n' | b',' | b'[' | b']' | b'{' | b'}')
                 ) =>
                 {
                     break;
                 }
-                b'#' if self.bytes[self.pos - 1] == b' ' => break,
+                // `i - 1` is the `#`, after the scalar's first byte.
+                b'#' if i >= 2 && bytes[i - 2] == b' ' => break,
                 b' ' => {}
-                _ => end = self.pos + 1,
+                _ => end = i,
             }
-            self.pos += 1;
         }
         self.pos = end;
         Some((start, end))
