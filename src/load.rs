@@ -262,7 +262,7 @@ fn append_part(root: &mut Node, section: &str, part: Node, part_file: FileId) {
     let span = Span::file_start(part_file);
     entries.push((
         Key {
-            name: section.to_string(),
+            name: section.into(),
             span,
         },
         Node {

@@ -4,6 +4,7 @@
 //! when a diagnostic is rendered (as ruff does), so the loader stays cheap.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Index of a file in a [`Sources`] set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,7 +41,10 @@ pub struct SourceFile {
     /// diagnostics and generated files do not depend on the checkout path).
     pub path: PathBuf,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Where each line starts, found when a position is first rendered:
+    /// most files never have a diagnostic, and scanning every file for
+    /// its line breaks cost a few percent of loading it.
+    line_starts: OnceLock<Vec<usize>>,
     /// The text was dropped to save memory ([`SourceFile::forget_text`]);
     /// [`Sources::reload`] reads it again.
     forgotten: bool,
@@ -48,20 +52,25 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> SourceFile {
-        // YAML breaks lines at LF, CRLF and a lone CR.
-        let bytes = text.as_bytes();
-        let line_starts = std::iter::once(0)
-            .chain(memchr::memchr2_iter(b'\n', b'\r', bytes).filter_map(|i| {
-                let breaks = bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n');
-                breaks.then_some(i + 1)
-            }))
-            .collect();
         SourceFile {
             path,
             text,
-            line_starts,
+            line_starts: OnceLock::new(),
             forgotten: false,
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            // YAML breaks lines at LF, CRLF and a lone CR.
+            let bytes = self.text.as_bytes();
+            std::iter::once(0)
+                .chain(memchr::memchr2_iter(b'\n', b'\r', bytes).filter_map(|i| {
+                    let breaks = bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n');
+                    breaks.then_some(i + 1)
+                }))
+                .collect()
+        })
     }
 
     /// Drops the text (a run over thousands of connectors need not hold
@@ -69,18 +78,19 @@ impl SourceFile {
     /// [`Sources::reload`].
     pub fn forget_text(&mut self) {
         self.text = String::new();
-        self.line_starts = vec![0];
+        self.line_starts = OnceLock::new();
         self.forgotten = true;
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
+        let line_starts = self.line_starts();
+        let line = match line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = self.line_starts[line];
+        let start = line_starts[line];
         let column = self.text[start..floor_char_boundary(&self.text, offset)]
             .chars()
             .count();
@@ -89,19 +99,16 @@ impl SourceFile {
 
     /// The text of a 1-based line, without its line break.
     pub fn line_text(&self, line: usize) -> &str {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+        let line_starts = self.line_starts();
+        let Some(&start) = line_starts.get(line.saturating_sub(1)) else {
             return "";
         };
-        let end = self
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
+        let end = line_starts.get(line).copied().unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.line_starts().len()
     }
 }
 
@@ -187,9 +194,9 @@ mod tests {
     #[test]
     fn lines_break_at_lf_crlf_and_lone_cr() {
         let file = SourceFile::new("a.yaml".into(), "a\r\nb\rc\nd\r".into());
-        assert_eq!(file.line_starts, vec![0, 3, 5, 7, 9]);
+        assert_eq!(file.line_starts(), [0, 3, 5, 7, 9]);
         assert_eq!(file.line_col(5), (3, 1));
         let empty = SourceFile::new("e.yaml".into(), String::new());
-        assert_eq!(empty.line_starts, vec![0]);
+        assert_eq!(empty.line_starts(), [0]);
     }
 }

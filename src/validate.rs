@@ -452,7 +452,7 @@ mod tests {
                 Just("{{ input.x }}".to_string()),
                 "[a-z_]{1,8}",
             ]
-            .prop_map(Value::String),
+            .prop_map(|s| Value::String(s.into())),
         ];
         scalar.prop_recursive(3, 16, 3, |inner| {
             let node = inner.prop_map(node);
@@ -478,6 +478,7 @@ mod tests {
                             .filter(|(k, _)| seen.insert(k.clone()))
                             .map(|(name, v)| {
                                 let span = v.span;
+                                let name = name.into();
                                 (Key { name, span }, v)
                             })
                             .collect(),

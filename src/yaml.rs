@@ -15,6 +15,7 @@
 //! and for the scanner anything outside its part of YAML) to the next, so
 //! serde-saphyr decides every hard case as before.
 
+use compact_str::CompactString;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
@@ -56,7 +57,10 @@ pub enum Value {
     Int(i64),
     UInt(u64),
     Float(f64),
-    String(String),
+    /// Most strings in a spec (names, types, labels) are short: a
+    /// [`CompactString`] holds up to 24 bytes inline, without the heap
+    /// allocation (and free) a `String` costs.
+    String(CompactString),
     Seq(Vec<Node>),
     Map(Vec<(Key, Node)>),
 }
@@ -64,7 +68,8 @@ pub enum Value {
 /// A mapping key with its location.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Key {
-    pub name: String,
+    /// Keys are short words: inline, as a [`Value::String`].
+    pub name: CompactString,
     pub span: Span,
 }
 
@@ -255,7 +260,7 @@ fn locate(file: FileId, text: &str, raw: Spanned<RawValue>) -> Node {
         RawValue::Int(i) => Value::Int(i),
         RawValue::UInt(u) => Value::UInt(u),
         RawValue::Float(f) => Value::Float(f),
-        RawValue::String(s) => Value::String(s),
+        RawValue::String(s) => Value::String(s.into()),
         RawValue::Seq(items) => {
             Value::Seq(items.into_iter().map(|n| locate(file, text, n)).collect())
         }
@@ -265,7 +270,7 @@ fn locate(file: FileId, text: &str, raw: Spanned<RawValue>) -> Node {
                 .map(|(k, v)| {
                     let key = Key {
                         span: span_of_location(file, text, &k.referenced),
-                        name: k.value,
+                        name: k.value.into(),
                     };
                     (key, locate(file, text, v))
                 })
@@ -387,12 +392,12 @@ impl Node {
                 .map(J::Number)
                 // NaN and infinities have no JSON form; keep them visible as text.
                 .unwrap_or_else(|| J::String(f.to_string())),
-            Value::String(s) => J::String(s.clone()),
+            Value::String(s) => J::String(s.as_str().to_owned()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => J::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .map(|(k, v)| (k.name.as_str().to_owned(), v.to_json()))
                     .collect(),
             ),
         }

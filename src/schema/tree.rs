@@ -9,7 +9,6 @@
 //! the JSON value, where errors come with their instances.
 
 use std::borrow::Cow;
-use std::cell::Cell;
 
 use jsonschema::json::{Array, Json, Node as JsonNode, NodeIdentity, Object};
 use jsonschema::types::JsonType;
@@ -36,24 +35,14 @@ impl Json for Tree {
     }
 
     fn with_string_node<T>((): &mut (), string: &str, f: impl FnOnce(&Node) -> T) -> T {
-        thread_local! {
-            // Backs every name node on this thread, so names allocate only while it grows.
-            static NAME: Cell<String> = const { Cell::new(String::new()) };
-        }
-        let mut name = NAME.take();
-        name.clear();
-        name.push_str(string);
         let node = Node {
-            value: Value::String(name),
+            // Names are short: inline, they allocate nothing.
+            value: Value::String(compact_str::CompactString::new(string)),
             // A name, not a place in any file.
             span: Span::file_start(crate::source::FileId(0)),
             verbatim_start: None,
         };
-        let result = f(&node);
-        if let Value::String(name) = node.value {
-            NAME.set(name);
-        }
-        result
+        f(&node)
     }
 }
 

@@ -20,6 +20,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+use compact_str::CompactString;
 use serde_saphyr::granit_parser::{self, Event, ScalarStyle};
 
 use super::{Key, MAX_DEPTH, MAX_NODES, MAX_SCALAR_BYTES, Node, Value, verbatim_start};
@@ -36,7 +37,7 @@ const LINEAR_KEY_CHECK: usize = 16;
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum KeyId {
     Int(bool, u128),
-    Text(String),
+    Text(CompactString),
 }
 
 enum Frame {
@@ -78,10 +79,12 @@ impl Keys {
         match int {
             Some(int) => self.ints.iter().any(|(_, other)| other == int),
             // A key without an integer identity repeats one of those by name.
-            None => entries
-                .iter()
-                .enumerate()
-                .any(|(i, (k, _))| k.name == key.name && !self.ints.iter().any(|(at, _)| *at == i)),
+            None => {
+                let name = key.name.as_str();
+                entries.iter().enumerate().any(|(i, (k, _))| {
+                    k.name.as_str() == name && !self.ints.iter().any(|(at, _)| *at == i)
+                })
+            }
         }
     }
 
@@ -260,10 +263,20 @@ fn attach(stack: &mut [Frame], root: &mut Option<Node>, node: Node) -> Option<()
     Some(())
 }
 
-fn key_id(name: &str, int: Option<(bool, u128)>) -> KeyId {
+fn key_id(name: &CompactString, int: Option<(bool, u128)>) -> KeyId {
     match int {
         Some((negative, magnitude)) => KeyId::Int(negative, magnitude),
-        None => KeyId::Text(name.to_string()),
+        None => KeyId::Text(name.clone()),
+    }
+}
+
+/// The string of a scalar: a borrowed one is copied (inline when short),
+/// an owned one kept. (`CompactString::from(Cow)` is not inlined and costs
+/// more than either.)
+pub(super) fn compact(value: Cow<'_, str>) -> CompactString {
+    match value {
+        Cow::Borrowed(text) => CompactString::new(text),
+        Cow::Owned(text) => CompactString::from(text),
     }
 }
 
@@ -287,7 +300,7 @@ pub(super) fn map_key(
     };
     Some((
         Key {
-            name: value.into_owned(),
+            name: compact(value),
             span,
         },
         int,
@@ -329,10 +342,10 @@ fn span_of(file: FileId, text: &str, span: &granit_parser::Span) -> Option<Span>
 /// The value of an untagged scalar; `None` when serde-saphyr rejects it.
 pub(super) fn resolve(value: Cow<'_, str>, style: ScalarStyle) -> Option<Value> {
     if style != ScalarStyle::Plain {
-        return Some(Value::String(value.into_owned()));
+        return Some(Value::String(compact(value)));
     }
     match resolve_plain(&value)? {
-        Value::String(_) => Some(Value::String(value.into_owned())),
+        Value::String(_) => Some(Value::String(compact(value))),
         other => Some(other),
     }
 }
@@ -354,7 +367,7 @@ fn resolve_plain(value: &str) -> Option<Value> {
     let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
     let uppercase_radix = matches!(unsigned.as_bytes(), [b'0', b'X' | b'O' | b'B', ..]);
     if uppercase_radix || is_signed_nan(t) || leading_zero_decimal(t) {
-        return Some(Value::String(String::new()));
+        return Some(Value::String(CompactString::default()));
     }
     if t.starts_with('-') {
         if let Some(v) = parse_int_signed(t).and_then(|v| i64::try_from(v).ok()) {
@@ -369,7 +382,7 @@ fn resolve_plain(value: &str) -> Option<Value> {
     match parse_float(t) {
         Some(f) if f.is_finite() => Some(Value::Float(f)),
         Some(_) => None,
-        None => Some(Value::String(String::new())),
+        None => Some(Value::String(CompactString::default())),
     }
 }
 

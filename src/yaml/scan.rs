@@ -22,9 +22,10 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use compact_str::CompactString;
 use serde_saphyr::granit_parser::ScalarStyle;
 
-use super::events::{FAST_MAX_DEPTH, Keys, map_key, resolve};
+use super::events::{FAST_MAX_DEPTH, Keys, compact, map_key, resolve};
 use super::{Key, MAX_NODES, MAX_SCALAR_BYTES, Node, Value, verbatim_start};
 use crate::source::{FileId, Span};
 
@@ -87,6 +88,19 @@ fn is_plain_text(raw: &str) -> bool {
             "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
         )
 }
+
+/// The bytes [`Scanner::flow_plain`] looks at: any other byte is part of
+/// the scalar, found with one table look-up.
+static FLOW_PLAIN_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    let mut i = 0;
+    let special = b"\n,[]{}:# ";
+    while i < special.len() {
+        stops[special[i] as usize] = true;
+        i += 1;
+    }
+    stops
+};
 
 fn is_flow_indicator(b: u8) -> bool {
     matches!(b, b',' | b'[' | b']' | b'{' | b'}')
@@ -486,7 +500,7 @@ impl<'a> Scanner<'a> {
         let span = self.span(start, end);
         let (value, verbatim_start) = if is_plain_text(raw) {
             // The text itself, where it stands.
-            (Value::String(raw.to_owned()), Some(span.start))
+            (Value::String(CompactString::new(raw)), Some(span.start))
         } else {
             let value = resolve(Cow::Borrowed(raw), ScalarStyle::Plain)?;
             let verbatim_start = match &value {
@@ -510,8 +524,8 @@ impl<'a> Scanner<'a> {
             self.double_quoted()?
         } else {
             self.single_quoted()?
-        }
-        .into_owned();
+        };
+        let value = compact(value);
         self.count_scalar(value.len())?;
         let span = self.span(start, self.pos);
         let verbatim_start = verbatim_start(self.text, span, &value);
@@ -701,7 +715,7 @@ impl<'a> Scanner<'a> {
         let span = self.span(first + content_indent, stop);
         let node = Node {
             verbatim_start: verbatim_start(self.text, span, &value),
-            value: Value::String(value),
+            value: Value::String(value.into()),
             span,
         };
         // Back to the last content line's break, then on to the next line.
@@ -754,23 +768,30 @@ impl<'a> Scanner<'a> {
 
     /// A plain scalar in flow context: its start and end.
     fn flow_plain(&mut self) -> Option<(usize, usize)> {
+        let bytes = self.bytes;
         let start = self.pos;
         let mut end = start;
-        while let Some(b) = self.peek() {
+        let mut i = start;
+        while let Some(&b) = bytes.get(i) {
+            i += 1;
+            if !FLOW_PLAIN_STOPS[usize::from(b)] {
+                end = i;
+                continue;
+            }
             match b {
                 b'\n' | b',' | b'[' | b']' | b'{' | b'}' => break,
                 b':' if matches!(
-                    self.peek_at(1),
+                    bytes.get(i),
                     None | Some(b' ' | b'\n' | b',' | b'[' | b']' | b'{' | b'}')
                 ) =>
                 {
                     break;
                 }
-                b'#' if self.bytes[self.pos - 1] == b' ' => break,
+                // `i - 1` is the `#`, after the scalar's first byte.
+                b'#' if i >= 2 && bytes[i - 2] == b' ' => break,
                 b' ' => {}
-                _ => end = self.pos + 1,
+                _ => end = i,
             }
-            self.pos += 1;
         }
         self.pos = end;
         Some((start, end))
