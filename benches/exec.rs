@@ -31,7 +31,7 @@ use spec::runtime::{
 
 /// The allocator the `spec` binary ships with, for both clients alike.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: spec::allocator::Allocator = spec::allocator::Allocator;
 
 const TOKEN: &str = "fake-bench-token";
 

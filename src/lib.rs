@@ -12,6 +12,7 @@
 //! }
 //! ```
 
+pub mod allocator;
 pub mod cli;
 pub mod codegen;
 pub mod codes;
