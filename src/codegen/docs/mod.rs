@@ -643,13 +643,36 @@ fn text_filter(
         });
     }
     if let Some(map) = value.downcast_object_ref::<IndexMap<Value, Value>>() {
-        let given: Vec<(&str, &str)> = map
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?)))
-            .collect();
-        let mut out = String::new();
+        // A text has a few languages: kept on the stack, and the output
+        // sized for all of them and some markup, so that it is not grown
+        // (and copied) as it is written.
+        let mut few = [("", ""); 4];
+        let mut many = Vec::new();
+        let mut len = 0;
+        let mut count = 0;
+        for (k, v) in map.iter() {
+            let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
+                continue;
+            };
+            len += v.len();
+            if count < few.len() {
+                few[count] = (k, v);
+            } else {
+                if many.is_empty() {
+                    many.extend_from_slice(&few);
+                }
+                many.push((k, v));
+            }
+            count += 1;
+        }
+        let given: &[(&str, &str)] = if count <= few.len() {
+            &few[..count]
+        } else {
+            &many
+        };
+        let mut out = String::with_capacity(len + len / 4 + 32 * count);
         return Ok(if html {
-            fields::text_html(&given, languages, &mut out);
+            fields::text_html(given, languages, &mut out);
             Value::from_safe_string(out)
         } else {
             fields::texts_md(
