@@ -273,10 +273,15 @@ pub struct DynamicChoicesView<'a> {
 
 /// Language tags used anywhere in `connector`, in first-seen order.
 pub fn languages(connector: &Connector, out: &mut Vec<String>) {
+    // Every text of a connector is looked at, and its tags are nearly
+    // always ones already seen: compared byte by byte in place, as tags are
+    // a few bytes (a call to `memcmp` for each would cost more).
+    let same =
+        |a: &str, b: &str| a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y);
     let mut add = |text: Option<&Text>| {
         if let Some(Text::Localized(map)) = text {
             for lang in map.keys() {
-                if !out.iter().any(|l| l == lang) {
+                if !out.iter().any(|l| same(l, lang)) {
                     out.push(lang.clone());
                 }
             }
