@@ -101,7 +101,7 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
         && given
             .iter()
             .zip(languages)
-            .all(|((l, _), s)| *l == s.as_str())
+            .all(|((l, _), s)| text::same_tag(l, s))
     {
         if given.iter().all(|(_, t)| *t == first.1) {
             html_inline(first.1, out);

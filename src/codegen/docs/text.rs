@@ -32,6 +32,13 @@ fn entity(byte: u8) -> &'static str {
     }
 }
 
+/// Whether two language tags are the same. Tags are a few bytes, compared
+/// in place: a call to `memcmp` for each would cost more, and every text of
+/// a page compares its tags.
+pub fn same_tag(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
 /// Whether [`escape_html`] would change `text`.
 pub fn has_html_special(text: &str) -> bool {
     first_html_special(text.as_bytes()).is_some()
@@ -98,7 +105,9 @@ const INLINE_SPECIAL: [bool; 256] = {
 
 /// Calls `each(is_code, part)` for the plain runs and `code` spans
 /// (between single backticks) of `text`, in order. An unpaired backtick is
-/// plain text.
+/// plain text. [`html_inline`] and [`md_inline`] split texts so in one pass
+/// of their own; this is what the tests hold them to.
+#[cfg(test)]
 fn code_spans(text: &str, mut each: impl FnMut(bool, &str)) {
     let mut rest = text;
     while let Some(open) = memchr::memchr(b'`', rest.as_bytes()) {
@@ -153,46 +162,62 @@ pub fn html_inline(text: &str, out: &mut String) {
 /// edges, `[`, `]`, `\`) are escaped so the text reads as written. Line
 /// breaks become spaces (a table cell is one line).
 pub fn md_inline(text: &str, out: &mut String) {
-    code_spans(text, |code, part| {
-        if code {
-            out.push('`');
-            push_one_line(part, out);
-            out.push('`');
-            return;
+    // As `code_spans` splits it, in one pass over the text. Every character
+    // to escape is ASCII, never part of a multi-byte character: the runs
+    // between them are copied whole.
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !MD_INLINE_SPECIAL[usize::from(b)] {
+            i += 1;
+            continue;
         }
-        // Every character to escape is ASCII, never part of a multi-byte
-        // character: the runs between them are copied whole.
-        let bytes = part.as_bytes();
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if !MD_SPECIAL[usize::from(b)] {
-                continue;
-            }
-            out.push_str(&part[start..i]);
-            start = i + 1;
-            match b {
-                b'<' => out.push_str("&lt;"),
-                b'&' => out.push_str("&amp;"),
-                b'\n' | b'\r' => out.push(' '),
-                // Intraword underscores (`app_key`) are literal in GFM.
-                b'_' => {
-                    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-                    let before = part[..i].chars().next_back();
-                    let after = part[i + 1..].chars().next();
-                    if !(word(before) && word(after)) {
-                        out.push('\\');
-                    }
-                    out.push('_');
+        if b == b'`' {
+            // A code span, kept; an unpaired backtick is plain text (and
+            // there is no other after it).
+            if let Some(close) = memchr::memchr(b'`', &bytes[i + 1..]) {
+                out.push_str(&text[start..i]);
+                if close > 0 {
+                    out.push('`');
+                    push_one_line(&text[i + 1..i + 1 + close], out);
+                    out.push('`');
                 }
-                // `\`, `[`, `]`, `*`.
-                _ => {
+                i += close + 2;
+                start = i;
+            } else {
+                i += 1;
+            }
+            continue;
+        }
+        out.push_str(&text[start..i]);
+        start = i + 1;
+        match b {
+            b'<' => out.push_str("&lt;"),
+            b'&' => out.push_str("&amp;"),
+            b'\n' | b'\r' => out.push(' '),
+            // Intraword underscores (`app_key`) are literal in GFM. (Next
+            // to a code span, the character beside is a backtick, which is
+            // no more a word's than the span's edge.)
+            b'_' => {
+                let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+                let before = text[..i].chars().next_back();
+                let after = text[i + 1..].chars().next();
+                if !(word(before) && word(after)) {
                     out.push('\\');
-                    out.push(char::from(b));
                 }
+                out.push('_');
+            }
+            // `\`, `[`, `]`, `*`.
+            _ => {
+                out.push('\\');
+                out.push(char::from(b));
             }
         }
-        out.push_str(&part[start..]);
-    });
+        i += 1;
+    }
+    out.push_str(&text[start..]);
 }
 
 /// The bytes [`md_inline`] replaces outside code spans.
@@ -204,6 +229,13 @@ const MD_SPECIAL: [bool; 256] = {
         table[special[i] as usize] = true;
         i += 1;
     }
+    table
+};
+
+/// [`MD_SPECIAL`] and the backtick.
+const MD_INLINE_SPECIAL: [bool; 256] = {
+    let mut table = MD_SPECIAL;
+    table[b'`' as usize] = true;
     table
 };
 
@@ -380,6 +412,56 @@ mod tests {
             for long in [text.clone(), format!("{text}{}{text}", "x".repeat(9))] {
                 assert_eq!(html(&long), by_spans(&long), "{long:?}");
             }
+        }
+    }
+
+    #[test]
+    fn md_inline_splits_code_spans_as_code_spans_does() {
+        fn by_spans(text: &str) -> String {
+            let mut out = String::new();
+            code_spans(text, |code, part| {
+                if code {
+                    out.push('`');
+                    push_one_line(part, &mut out);
+                    out.push('`');
+                    return;
+                }
+                for (i, c) in part.char_indices() {
+                    match c {
+                        '<' => out.push_str("&lt;"),
+                        '&' => out.push_str("&amp;"),
+                        '\n' | '\r' => out.push(' '),
+                        '_' => {
+                            let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+                            let before = part[..i].chars().next_back();
+                            let after = part[i + 1..].chars().next();
+                            if !(word(before) && word(after)) {
+                                out.push('\\');
+                            }
+                            out.push('_');
+                        }
+                        '\\' | '[' | ']' | '*' => {
+                            out.push('\\');
+                            out.push(c);
+                        }
+                        c => out.push(c),
+                    }
+                }
+            });
+            out
+        }
+        let alphabet = ['a', '`', '_', '<', '\n', 'é', '*', ' '];
+        let mut texts = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..5 {
+            last = last
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(last.iter().cloned());
+        }
+        for text in &texts {
+            assert_eq!(md(text), by_spans(text), "{text:?}");
         }
     }
 

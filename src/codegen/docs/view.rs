@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::changelog::Release;
 use super::fields::{self, Place, Words, both, display_json};
-use super::text::anchor;
+use super::text::{anchor, same_tag};
 use crate::model::{
     self, Action, Auth, Body, ClientAuthMethod, Connector, Field, FieldType, OAuth2Grant,
     Pagination, Placement, Request, ResponseRule, StringToSign, Text, Trigger,
@@ -273,15 +273,10 @@ pub struct DynamicChoicesView<'a> {
 
 /// Language tags used anywhere in `connector`, in first-seen order.
 pub fn languages(connector: &Connector, out: &mut Vec<String>) {
-    // Every text of a connector is looked at, and its tags are nearly
-    // always ones already seen: compared byte by byte in place, as tags are
-    // a few bytes (a call to `memcmp` for each would cost more).
-    let same =
-        |a: &str, b: &str| a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y);
     let mut add = |text: Option<&Text>| {
         if let Some(Text::Localized(map)) = text {
             for lang in map.keys() {
-                if !out.iter().any(|l| same(l, lang)) {
+                if !out.iter().any(|l| same_tag(l, lang)) {
                     out.push(lang.clone());
                 }
             }
