@@ -294,6 +294,19 @@ pub fn md_code_into(text: &str, out: &mut String) {
     out.push_str(&fence);
 }
 
+/// The bytes [`anchor_into`] keeps: ASCII letters and digits, `_` and `.`
+/// (a table: every field of a page has an anchor, read byte by byte).
+const ANCHOR_KEPT: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'.';
+        b += 1;
+    }
+    table
+};
+
 /// An HTML id from parts joined by `-`: letters, digits, `_` and `.` are
 /// kept; any other character (`-` too) becomes `~` and its code point in
 /// hex, so different keys never share an id.
@@ -315,8 +328,7 @@ pub fn anchor_into(parts: &[&str], out: &mut String) {
         let mut start = 0;
         let mut at = 0;
         while at < bytes.len() {
-            let b = bytes[at];
-            if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' {
+            if ANCHOR_KEPT[usize::from(bytes[at])] {
                 at += 1;
                 continue;
             }
@@ -491,5 +503,14 @@ mod tests {
         );
         assert_eq!(anchor(&["f", "@odata nextLink"]), "f-~40odata~20nextLink");
         assert_ne!(anchor(&["a-b"]), anchor(&["a", "b"]));
+        for c in (0..=0x7f_u8).map(char::from).chain(['é', '字']) {
+            let kept = c.is_ascii_alphanumeric() || c == '_' || c == '.';
+            let expected = if kept {
+                format!("x{c}")
+            } else {
+                format!("x~{:x}", c as u32)
+            };
+            assert_eq!(anchor(&[&format!("x{c}")]), expected);
+        }
     }
 }
