@@ -236,8 +236,9 @@ struct Chrome<'w> {
 
 /// The HTML table of `fields`.
 pub fn html_table(fields: &[Field], place: &Place<'_>, words: &Words, out: &mut String) {
-    // Room for a typical row, so that the table is not copied as it grows.
-    out.reserve(512 * rows(fields));
+    // Room for the head and a typical row (about 500 bytes with two
+    // languages) and some, so that the table is not copied as it grows.
+    out.reserve(512 + 640 * rows(fields));
     out.push_str("<table class=\"fields\">\n");
     colgroup(out);
     out.push_str("<thead><tr><th scope=\"col\">");
@@ -283,7 +284,7 @@ fn html_rows(
     out: &mut String,
 ) {
     let parent_len = path.len();
-    let mut id = String::new();
+    let mut id = String::with_capacity(place.prefix.len() + path.len() + 32);
     for f in fields {
         path.truncate(parent_len);
         if parent_len > 0 {
