@@ -294,19 +294,6 @@ pub fn md_code_into(text: &str, out: &mut String) {
     out.push_str(&fence);
 }
 
-/// The bytes [`anchor_into`] keeps: ASCII letters and digits, `_` and `.`
-/// (a table: every field of a page has an anchor, read byte by byte).
-const ANCHOR_KEPT: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let byte = b as u8;
-        table[b] = byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'.';
-        b += 1;
-    }
-    table
-};
-
 /// An HTML id from parts joined by `-`: letters, digits, `_` and `.` are
 /// kept; any other character (`-` too) becomes `~` and its code point in
 /// hex, so different keys never share an id.
@@ -328,7 +315,8 @@ pub fn anchor_into(parts: &[&str], out: &mut String) {
         let mut start = 0;
         let mut at = 0;
         while at < bytes.len() {
-            if ANCHOR_KEPT[usize::from(bytes[at])] {
+            let b = bytes[at];
+            if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' {
                 at += 1;
                 continue;
             }
