@@ -101,7 +101,7 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
         && given
             .iter()
             .zip(languages)
-            .all(|((l, _), s)| *l == s.as_str())
+            .all(|((l, _), s)| text::same_tag(l, s))
     {
         if given.iter().all(|(_, t)| *t == first.1) {
             html_inline(first.1, out);
@@ -109,7 +109,7 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
         }
         for (lang, text) in given {
             out.push_str("<span lang=\"");
-            escape_html(lang, out);
+            push_tag(lang, out);
             out.push_str("\">");
             html_inline(text, out);
             out.push_str("</span>");
@@ -149,7 +149,7 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
             continue;
         }
         out.push_str("<span lang=\"");
-        escape_html(lang, out);
+        push_tag(lang, out);
         out.push('"');
         // `data-l` only when the text also stands in for other languages.
         let own = languages.iter().position(|l| l == lang).filter(|&i| i < 64);
@@ -159,7 +159,7 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
             for (li, l) in languages.iter().enumerate().take(64) {
                 if bits & (1 << li) != 0 {
                     out.push_str(sep);
-                    escape_html(l, out);
+                    push_tag(l, out);
                     sep = " ";
                 }
             }
@@ -168,6 +168,17 @@ pub fn text_html(given: &[(&str, &str)], languages: &[String], out: &mut String)
         out.push('>');
         html_inline(text, out);
         out.push_str("</span>");
+    }
+}
+
+/// A language tag in an attribute: as it is when it is letters, digits and
+/// `-` (a tag always is, in practice: checked without a call), else
+/// escaped.
+fn push_tag(tag: &str, out: &mut String) {
+    if tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        out.push_str(tag);
+    } else {
+        escape_html(tag, out);
     }
 }
 
@@ -225,8 +236,9 @@ struct Chrome<'w> {
 
 /// The HTML table of `fields`.
 pub fn html_table(fields: &[Field], place: &Place<'_>, words: &Words, out: &mut String) {
-    // Room for a typical row, so that the table is not copied as it grows.
-    out.reserve(512 * rows(fields));
+    // Room for the head and a typical row (about 500 bytes with two
+    // languages) and some, so that the table is not copied as it grows.
+    out.reserve(512 + 640 * rows(fields));
     out.push_str("<table class=\"fields\">\n");
     colgroup(out);
     out.push_str("<thead><tr><th scope=\"col\">");
@@ -272,7 +284,7 @@ fn html_rows(
     out: &mut String,
 ) {
     let parent_len = path.len();
-    let mut id = String::new();
+    let mut id = String::with_capacity(place.prefix.len() + path.len() + 32);
     for f in fields {
         path.truncate(parent_len);
         if parent_len > 0 {
@@ -440,11 +452,10 @@ pub fn md_table(fields: &[Field], out: &mut String) {
     out.push_str(
         "| field | type | required | description |\n| ----- | ---- | -------- | ----------- |\n",
     );
-    let mut scratch = String::new();
-    md_rows(fields, 0, &mut scratch, out);
+    md_rows(fields, 0, out);
 }
 
-fn md_rows(fields: &[Field], depth: usize, scratch: &mut String, out: &mut String) {
+fn md_rows(fields: &[Field], depth: usize, out: &mut String) {
     for f in fields {
         out.push_str("| ");
         for _ in 0..depth {
@@ -453,14 +464,10 @@ fn md_rows(fields: &[Field], depth: usize, scratch: &mut String, out: &mut Strin
         if depth > 0 {
             out.push_str("↳ ");
         }
-        scratch.clear();
-        md_code_into(&f.key, scratch);
-        push_cell(out, scratch);
+        cell(out, |out| md_code_into(&f.key, out));
         if let Some(label) = &f.label {
             out.push(' ');
-            scratch.clear();
-            text_md(label, " / ", scratch);
-            push_cell(out, scratch);
+            cell(out, |out| text_md(label, " / ", out));
         }
         out.push_str(" | ");
         out.push_str(f.field_type.as_str());
@@ -471,69 +478,61 @@ fn md_rows(fields: &[Field], depth: usize, scratch: &mut String, out: &mut Strin
         if f.required {
             out.push_str("yes");
         } else if let Some(r) = &f.required_if {
-            scratch.clear();
-            md_inline(&required_if_words(r).0, scratch);
-            push_cell(out, scratch);
+            cell(out, |out| md_inline(&required_if_words(r).0, out));
         } else {
             out.push_str("no");
         }
         out.push_str(" | ");
         let mut parts = Parts { any: false };
         if let Some(help) = &f.help {
-            scratch.clear();
-            text_md(help, " / ", scratch);
-            parts.add(out, scratch);
+            parts.add(out, |out| text_md(help, " / ", out));
         }
         if f.user_input {
-            parts.add(out, "filled in by the user");
+            parts.add(out, |out| out.push_str("filled in by the user"));
         }
         if let Some(default) = &f.default {
-            scratch.clear();
-            scratch.push_str("default ");
-            md_code_json(default, scratch);
-            parts.add(out, scratch);
+            parts.add(out, |out| {
+                out.push_str("default ");
+                md_code_json(default, out);
+            });
         }
         if let Some(placeholder) = &f.placeholder {
-            scratch.clear();
-            scratch.push_str("placeholder: ");
-            text_md(placeholder, " / ", scratch);
-            parts.add(out, scratch);
+            parts.add(out, |out| {
+                out.push_str("placeholder: ");
+                text_md(placeholder, " / ", out);
+            });
         }
         for (i, c) in f.choices.iter().enumerate() {
-            scratch.clear();
-            if i == 0 {
-                scratch.push_str("choices: ");
-            }
-            md_code_json(&c.key, scratch);
-            scratch.push(' ');
-            text_md(&c.label, " / ", scratch);
-            parts.add(out, scratch);
+            parts.add(out, |out| {
+                if i == 0 {
+                    out.push_str("choices: ");
+                }
+                md_code_json(&c.key, out);
+                out.push(' ');
+                text_md(&c.label, " / ", out);
+            });
         }
         if let Some(d) = &f.dynamic_choices {
-            scratch.clear();
-            scratch.push_str("choices from the output of ");
-            md_code_into(&d.from, scratch);
-            scratch.push_str(" (value ");
-            md_code_into(&d.value, scratch);
-            scratch.push_str(", label ");
-            md_code_into(&d.label, scratch);
-            scratch.push(')');
-            parts.add(out, scratch);
+            parts.add(out, |out| {
+                out.push_str("choices from the output of ");
+                md_code_into(&d.from, out);
+                out.push_str(" (value ");
+                md_code_into(&d.value, out);
+                out.push_str(", label ");
+                md_code_into(&d.label, out);
+                out.push(')');
+            });
         }
         if let Some(c) = &f.constraints {
             for (en, _) in constraint_words(c) {
-                scratch.clear();
-                md_inline(&en, scratch);
-                parts.add(out, scratch);
+                parts.add(out, |out| md_inline(&en, out));
             }
             if let Some(message) = &c.message {
-                scratch.clear();
-                text_md(message, " / ", scratch);
-                parts.add(out, scratch);
+                parts.add(out, |out| text_md(message, " / ", out));
             }
         }
         out.push_str(" |\n");
-        md_rows(&f.fields, depth + 1, scratch, out);
+        md_rows(&f.fields, depth + 1, out);
     }
 }
 
@@ -543,16 +542,28 @@ struct Parts {
 }
 
 impl Parts {
-    fn add(&mut self, out: &mut String, part: &str) {
+    fn add(&mut self, out: &mut String, write: impl FnOnce(&mut String)) {
         if self.any {
             out.push_str("<br>");
         }
-        push_cell(out, part);
+        cell(out, write);
         self.any = true;
     }
 }
 
-/// Appends `text` to a Markdown table cell: a `|` would end the cell.
+/// Appends what `write` writes to a Markdown table cell: a `|` would end
+/// the cell. Written in place, and looked at after: few texts have a `|`,
+/// and only theirs are written again, escaped.
+fn cell(out: &mut String, write: impl FnOnce(&mut String)) {
+    let start = out.len();
+    write(out);
+    if memchr::memchr(b'|', &out.as_bytes()[start..]).is_some() {
+        let written = out.split_off(start);
+        push_cell(out, &written);
+    }
+}
+
+/// Appends `text` to a Markdown table cell, each `|` escaped.
 fn push_cell(out: &mut String, text: &str) {
     let mut start = 0;
     for i in memchr::memchr_iter(b'|', text.as_bytes()) {
@@ -684,6 +695,44 @@ mod tests {
         assert_eq!(
             html(&[("", "plain `code`")], &langs),
             "plain <code>code</code>"
+        );
+        // A tag that is not one is escaped, as every attribute is.
+        assert_eq!(
+            html(&[("en", "A"), ("x\"y", "B")], &["en", "x\"y"]),
+            "<span lang=\"en\">A</span><span lang=\"x&quot;y\">B</span>"
+        );
+        assert_eq!(
+            html(&[("en", "A"), ("zh", "B")], &["en", "zh", "q\""]),
+            "<span lang=\"en\" data-l=\"en q&quot;\">A</span><span lang=\"zh\">B</span>"
+        );
+    }
+
+    #[test]
+    fn markdown_cells_escape_pipes() {
+        let fields: Vec<Field> = serde_json::from_value(serde_json::json!([
+            {
+                "key": "a|b",
+                "type": "string",
+                "label": "L|1",
+                "help": {"en": "x | y", "zh": "z"},
+                "default": "d|",
+                "choices": [{"key": "c|", "label": "C|"}, {"key": 2, "label": "two"}],
+                "user_input": true,
+                "fields": [{"key": "n", "type": "integer", "required": true, "label": "N"}]
+            },
+            {"key": "p", "type": "string", "required_if": {"field": "a|b"}}
+        ]))
+        .unwrap();
+        let mut out = String::new();
+        md_table(&fields, &mut out);
+        assert_eq!(
+            out,
+            "| field | type | required | description |\n\
+             | ----- | ---- | -------- | ----------- |\n\
+             | `a\\|b` L\\|1 | string | no | x \\| y / z<br>filled in by the user<br>\
+             default `d\\|`<br>choices: `c\\|` C\\|<br>`2` two |\n\
+             | &nbsp;&nbsp;&nbsp;&nbsp;↳ `n` N | integer | yes |  |\n\
+             | `p` | string | required when `a\\|b` is set |  |\n"
         );
     }
 

@@ -28,14 +28,14 @@ pub mod text;
 pub mod ui;
 pub mod view;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indexmap::IndexMap;
-use minijinja::value::{Enumerator, Object, Serde, Value};
+use minijinja::value::{Enumerator, Object, Serde, StringInput, Value};
 use minijinja::{AutoEscape, Environment, State, UndefinedBehavior, context};
 use serde::Serialize;
 
@@ -432,10 +432,60 @@ fn render(
 // ---------------------------------------------------------------------------
 // The environment
 
+/// The environment for a site in `languages`: [`templates_environment`]
+/// and the filters that depend on the languages.
 fn environment(
     config: &DocsConfig,
     languages: Arc<Vec<String>>,
 ) -> Result<Environment<'static>, DocsError> {
+    let mut env = templates_environment(config)?;
+    let langs = Arc::clone(&languages);
+    env.add_filter(
+        "t",
+        move |state: &State, value: Value, sep: Option<String>| {
+            text_filter(state, &value, &langs, sep.as_deref())
+        },
+    );
+    let langs = Arc::clone(&languages);
+    env.add_filter("t_json", move |value: Value| {
+        let json = || {
+            let map: IndexMap<&str, String> = langs
+                .iter()
+                .map(|l| (l.as_str(), plain(&value, l)))
+                .collect();
+            Value::from(serde_json::to_string(&map).unwrap_or_default())
+        };
+        // A UI string's is the same on every page: made once.
+        match value.downcast_object_ref::<Loc>() {
+            Some(loc) => loc.json.get_or_init(json).clone(),
+            None => json(),
+        }
+    });
+    Ok(env)
+}
+
+/// The environment with the templates compiled, and everything else that
+/// does not depend on the site's languages. Compiling the templates (the
+/// stylesheet and the script among them) is most of the cost of a
+/// [`Renderer`], and a streamed build makes one at the start, one for each
+/// language it comes across and one at the end: the last one compiled is
+/// kept, and a copy of it (which shares its templates) is given for the
+/// same templates.
+fn templates_environment(config: &DocsConfig) -> Result<Environment<'static>, DocsError> {
+    type Compiled = (BTreeMap<String, String>, Environment<'static>);
+    static LAST: std::sync::Mutex<Option<Compiled>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((templates, env)) = &*last
+        && *templates == config.templates
+    {
+        return Ok(env.clone());
+    }
+    let env = compile_environment(config)?;
+    *last = Some((config.templates.clone(), env.clone()));
+    Ok(env)
+}
+
+fn compile_environment(config: &DocsConfig) -> Result<Environment<'static>, DocsError> {
     for name in config.templates.keys() {
         let base = name.rsplit('/').next().unwrap_or(name);
         if !base.starts_with('_') && !TEMPLATES.iter().any(|(n, _)| n == name) {
@@ -508,20 +558,19 @@ fn environment(
         }
         minijinja::escape_formatter(out, state, value)
     });
-    let langs = Arc::clone(&languages);
-    env.add_filter(
-        "t",
-        move |state: &State, value: Value, sep: Option<String>| {
-            text_filter(state, &value, &langs, sep.as_deref())
-        },
-    );
-    env.add_filter("md_cell", |value: String| {
-        text::md_cell(&value.replace(['\n', '\r'], " "))
+    // The Markdown filters read their input as `StringInput`, which
+    // converts as `String` does but borrows a string value rather than
+    // copying it: they run several times per action.
+    env.add_filter("md_cell", |value: StringInput<'_>| {
+        text::md_cell(&value.as_str().replace(['\n', '\r'], " "))
     });
-    env.add_filter("md_code", |value: String| text::md_code(&value));
-    env.add_filter("md", |value: String| {
-        let mut out = String::new();
-        text::md_inline(&value, &mut out);
+    env.add_filter("md_code", |value: StringInput<'_>| {
+        text::md_code(value.as_str())
+    });
+    env.add_filter("md", |value: StringInput<'_>| {
+        let value = value.as_str();
+        let mut out = String::with_capacity(value.len() + 8);
+        text::md_inline(value, &mut out);
         out
     });
     env.add_filter("lang_name", |tag: String| {
@@ -530,41 +579,30 @@ fn environment(
     env.add_filter("t_plain", |value: Value, lang: Option<String>| {
         plain(&value, lang.as_deref().unwrap_or("en"))
     });
-    let langs = Arc::clone(&languages);
-    env.add_filter("t_json", move |value: Value| {
-        let json = || {
-            let map: IndexMap<&str, String> = langs
-                .iter()
-                .map(|l| (l.as_str(), plain(&value, l)))
-                .collect();
-            Value::from(serde_json::to_string(&map).unwrap_or_default())
-        };
-        // A UI string's is the same on every page: made once.
-        match value.downcast_object_ref::<Loc>() {
-            Some(loc) => loc.json.get_or_init(json).clone(),
-            None => json(),
-        }
-    });
-    env.add_filter("md_fence", |value: String, lang: Option<String>| {
-        // The longest run of backticks inside, which the fence must exceed.
-        let mut longest = 0;
-        let mut run = 0;
-        for b in value.bytes() {
-            run = if b == b'`' { run + 1 } else { 0 };
-            longest = longest.max(run);
-        }
-        let fence = longest.max(2) + 1;
-        let lang = lang.unwrap_or_default();
-        let body = value.trim_end_matches('\n');
-        let mut out = String::with_capacity(2 * fence + lang.len() + body.len() + 2);
-        out.extend(std::iter::repeat_n('`', fence));
-        out.push_str(&lang);
-        out.push('\n');
-        out.push_str(body);
-        out.push('\n');
-        out.extend(std::iter::repeat_n('`', fence));
-        out
-    });
+    env.add_filter(
+        "md_fence",
+        |value: StringInput<'_>, lang: Option<String>| {
+            let value = value.as_str();
+            // The longest run of backticks inside, which the fence must exceed.
+            let mut longest = 0;
+            let mut run = 0;
+            for b in value.bytes() {
+                run = if b == b'`' { run + 1 } else { 0 };
+                longest = longest.max(run);
+            }
+            let fence = longest.max(2) + 1;
+            let lang = lang.unwrap_or_default();
+            let body = value.trim_end_matches('\n');
+            let mut out = String::with_capacity(2 * fence + lang.len() + body.len() + 2);
+            out.extend(std::iter::repeat_n('`', fence));
+            out.push_str(&lang);
+            out.push('\n');
+            out.push_str(body);
+            out.push('\n');
+            out.extend(std::iter::repeat_n('`', fence));
+            out
+        },
+    );
     for (name, source) in TEMPLATES {
         let source = config.templates.get(*name).map_or(*source, String::as_str);
         env.add_template_owned(name.to_string(), source.to_string())
@@ -643,13 +681,36 @@ fn text_filter(
         });
     }
     if let Some(map) = value.downcast_object_ref::<IndexMap<Value, Value>>() {
-        let given: Vec<(&str, &str)> = map
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?)))
-            .collect();
-        let mut out = String::new();
+        // A text has a few languages: kept on the stack, and the output
+        // sized for all of them and some markup, so that it is not grown
+        // (and copied) as it is written.
+        let mut few = [("", ""); 4];
+        let mut many = Vec::new();
+        let mut len = 0;
+        let mut count = 0;
+        for (k, v) in map.iter() {
+            let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
+                continue;
+            };
+            len += v.len();
+            if count < few.len() {
+                few[count] = (k, v);
+            } else {
+                if many.is_empty() {
+                    many.extend_from_slice(&few);
+                }
+                many.push((k, v));
+            }
+            count += 1;
+        }
+        let given: &[(&str, &str)] = if count <= few.len() {
+            &few[..count]
+        } else {
+            &many
+        };
+        let mut out = String::with_capacity(len + len / 4 + 32 * count);
         return Ok(if html {
-            fields::text_html(&given, languages, &mut out);
+            fields::text_html(given, languages, &mut out);
             Value::from_safe_string(out)
         } else {
             fields::texts_md(

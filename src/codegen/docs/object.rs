@@ -10,12 +10,14 @@
 //! serialized, as before), so `|tojson`, `|items` and loops over a view are
 //! unchanged.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use indexmap::IndexMap;
 use minijinja::value::{Enumerator, Object, Serde, Value};
 use serde::Serialize;
 
 use super::view::{BodyView, ConnectorView, OperationView, RequestView, ResponseView};
+use crate::model::Text;
 
 /// Declares a struct of template values, one per key (in order), and its
 /// [`Object`] implementation.
@@ -62,13 +64,34 @@ fn ser<T: Serialize + ?Sized>(value: &T) -> Value {
 }
 
 /// A list as serializing it makes it: empty ones, the most common, without
-/// going through serde.
+/// going through serde, and all one value (a list is never changed, and
+/// every action has a few empty ones).
 fn list<T: Serialize>(items: &[T]) -> Value {
+    static EMPTY: LazyLock<Value> = LazyLock::new(|| Value::from_object(Vec::<Value>::new()));
     if items.is_empty() {
-        Value::from_object(Vec::<Value>::new())
+        EMPTY.clone()
     } else {
         ser(items)
     }
+}
+
+/// A text as serializing it makes it (a string, or a map of language tag
+/// to string), without going through serde: every action has a name and
+/// most a description.
+fn text(text: &Text) -> Value {
+    match text {
+        Text::Plain(s) => Value::from(s.as_str()),
+        Text::Localized(texts) => Value::from_object(
+            texts
+                .iter()
+                .map(|(tag, text)| (Value::from(tag.as_str()), Value::from(text.as_str())))
+                .collect::<IndexMap<Value, Value>>(),
+        ),
+    }
+}
+
+fn opt_text(value: Option<&Text>) -> Value {
+    value.map_or(Value::from(()), text)
 }
 
 fn opt_str(value: Option<&str>) -> Value {
@@ -255,8 +278,8 @@ impl ConnectorView<'_> {
         Value::from_object(ConnectorObject {
             id: Value::from(self.id),
             key: Value::from(self.key),
-            name: ser(self.name),
-            description: ser(&self.description),
+            name: text(self.name),
+            description: opt_text(self.description),
             category: Value::from(self.category),
             icon: opt_str(self.icon),
             base_url: Value::from(self.base_url),
@@ -288,8 +311,8 @@ impl OperationView<'_> {
             id: Value::from(self.id),
             key: Value::from(self.key),
             anchor: Value::from(self.anchor),
-            name: ser(self.name),
-            description: ser(&self.description),
+            name: text(self.name),
+            description: opt_text(self.description),
             is_end: Value::from(self.is_end),
             retry_safe: self.retry_safe.map_or(Value::from(()), Value::from),
             request: self.request.into_value(),
@@ -348,5 +371,33 @@ impl ResponseView<'_> {
             error_message: opt_str(self.error_message),
             request_id: opt_str(self.request_id),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_the_values_serializing_makes() {
+        let plain = Text::Plain("Hello `x`".to_string());
+        let both = super::super::fields::both("Hello".to_string(), "你好".to_string());
+        for t in [&plain, &both] {
+            let (direct, serialized) = (text(t), ser(t));
+            assert_eq!(direct, serialized);
+            assert_eq!(direct.kind(), serialized.kind());
+            assert_eq!(format!("{direct:?}"), format!("{serialized:?}"));
+            assert_eq!(direct.to_string(), serialized.to_string());
+            assert_eq!(
+                direct
+                    .downcast_object_ref::<IndexMap<Value, Value>>()
+                    .is_some(),
+                serialized
+                    .downcast_object_ref::<IndexMap<Value, Value>>()
+                    .is_some()
+            );
+        }
+        assert_eq!(opt_text(None), ser(&None::<&Text>));
+        assert_eq!(list::<u16>(&[]), ser::<[u16]>(&[]));
     }
 }

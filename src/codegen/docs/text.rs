@@ -15,16 +15,28 @@ pub fn escape_html(text: &str, out: &mut String) {
     let mut rest = text;
     while let Some(at) = first_html_special(rest.as_bytes()) {
         out.push_str(&rest[..at]);
-        out.push_str(match rest.as_bytes()[at] {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            _ => "&#x27;",
-        });
+        out.push_str(entity(rest.as_bytes()[at]));
         rest = &rest[at + 1..];
     }
     out.push_str(rest);
+}
+
+/// The entity [`escape_html`] writes for one of its special bytes.
+fn entity(byte: u8) -> &'static str {
+    match byte {
+        b'&' => "&amp;",
+        b'<' => "&lt;",
+        b'>' => "&gt;",
+        b'"' => "&quot;",
+        _ => "&#x27;",
+    }
+}
+
+/// Whether two language tags are the same. Tags are a few bytes, compared
+/// in place: a call to `memcmp` for each would cost more, and every text of
+/// a page compares its tags.
+pub fn same_tag(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 /// Whether [`escape_html`] would change `text`.
@@ -35,31 +47,41 @@ pub fn has_html_special(text: &str) -> bool {
 /// Where the first byte [`escape_html`] replaces is. Every text of a page
 /// is looked at, and most have none: they are read eight bytes at a time.
 fn first_html_special(bytes: &[u8]) -> Option<usize> {
+    first_special::<false>(bytes)
+}
+
+/// Where the first byte [`escape_html`] replaces, or the first backtick
+/// (when `TICK`), is: [`first_html_special`] and, for [`html_inline`], the
+/// start of a code span found in the same pass.
+fn first_special<const TICK: bool>(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // Whether some byte of `x` is zero (a classic bit trick; exact for
     // "any", though not for which).
     let any_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    let table = if TICK { &INLINE_SPECIAL } else { &HTML_SPECIAL };
     let mut words = bytes.chunks_exact(8);
     for (i, word) in (&mut words).enumerate() {
         let w = u64::from_ne_bytes(word.try_into().expect("eight bytes"));
         // `"` is 0x22; `&` and `'` are 0x26 and 0x27, which read 0x27 with
         // the lowest bit set; `<` and `>` are 0x3c and 0x3e, which read 0x3e
-        // with the second bit set (no other byte does, in either case).
+        // with the second bit set (no other byte does, in either case); a
+        // backtick is 0x60.
         if any_zero(w ^ (ONES * 0x22))
             || any_zero((w | ONES) ^ (ONES * 0x27))
             || any_zero((w | (ONES * 0x02)) ^ (ONES * 0x3e))
+            || (TICK && any_zero(w ^ (ONES * 0x60)))
         {
             return word
                 .iter()
-                .position(|&b| HTML_SPECIAL[usize::from(b)])
+                .position(|&b| table[usize::from(b)])
                 .map(|at| 8 * i + at);
         }
     }
     let rest = words.remainder();
     let start = bytes.len() - rest.len();
     rest.iter()
-        .position(|&b| HTML_SPECIAL[usize::from(b)])
+        .position(|&b| table[usize::from(b)])
         .map(|at| start + at)
 }
 
@@ -74,9 +96,18 @@ const HTML_SPECIAL: [bool; 256] = {
     table
 };
 
+/// [`HTML_SPECIAL`] and the backtick.
+const INLINE_SPECIAL: [bool; 256] = {
+    let mut table = HTML_SPECIAL;
+    table[b'`' as usize] = true;
+    table
+};
+
 /// Calls `each(is_code, part)` for the plain runs and `code` spans
 /// (between single backticks) of `text`, in order. An unpaired backtick is
-/// plain text.
+/// plain text. [`html_inline`] and [`md_inline`] split texts so in one pass
+/// of their own; this is what the tests hold them to.
+#[cfg(test)]
 fn code_spans(text: &str, mut each: impl FnMut(bool, &str)) {
     let mut rest = text;
     while let Some(open) = memchr::memchr(b'`', rest.as_bytes()) {
@@ -99,19 +130,31 @@ fn code_spans(text: &str, mut each: impl FnMut(bool, &str)) {
 
 /// A spec text as inline HTML: escaped, with `code` spans as `<code>`.
 pub fn html_inline(text: &str, out: &mut String) {
-    if memchr::memchr(b'`', text.as_bytes()).is_none() {
-        escape_html(text, out);
-        return;
-    }
-    code_spans(text, |code, part| {
-        if code {
-            out.push_str("<code>");
-            escape_html(part, out);
-            out.push_str("</code>");
-        } else {
-            escape_html(part, out);
+    // As `code_spans` splits it, in one pass over the text: most texts have
+    // neither a backtick nor anything to escape.
+    let mut rest = text;
+    while let Some(at) = first_special::<true>(rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        let byte = rest.as_bytes()[at];
+        if byte != b'`' {
+            out.push_str(entity(byte));
+            rest = &rest[at + 1..];
+            continue;
         }
-    });
+        let after = &rest[at + 1..];
+        let Some(close) = memchr::memchr(b'`', after.as_bytes()) else {
+            // An unpaired backtick: the rest is plain text.
+            escape_html(&rest[at..], out);
+            return;
+        };
+        if close > 0 {
+            out.push_str("<code>");
+            escape_html(&after[..close], out);
+            out.push_str("</code>");
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
 }
 
 /// A spec text as inline Markdown: `code` spans are kept, and outside them
@@ -119,46 +162,62 @@ pub fn html_inline(text: &str, out: &mut String) {
 /// edges, `[`, `]`, `\`) are escaped so the text reads as written. Line
 /// breaks become spaces (a table cell is one line).
 pub fn md_inline(text: &str, out: &mut String) {
-    code_spans(text, |code, part| {
-        if code {
-            out.push('`');
-            push_one_line(part, out);
-            out.push('`');
-            return;
+    // As `code_spans` splits it, in one pass over the text. Every character
+    // to escape is ASCII, never part of a multi-byte character: the runs
+    // between them are copied whole.
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !MD_INLINE_SPECIAL[usize::from(b)] {
+            i += 1;
+            continue;
         }
-        // Every character to escape is ASCII, never part of a multi-byte
-        // character: the runs between them are copied whole.
-        let bytes = part.as_bytes();
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if !MD_SPECIAL[usize::from(b)] {
-                continue;
-            }
-            out.push_str(&part[start..i]);
-            start = i + 1;
-            match b {
-                b'<' => out.push_str("&lt;"),
-                b'&' => out.push_str("&amp;"),
-                b'\n' | b'\r' => out.push(' '),
-                // Intraword underscores (`app_key`) are literal in GFM.
-                b'_' => {
-                    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-                    let before = part[..i].chars().next_back();
-                    let after = part[i + 1..].chars().next();
-                    if !(word(before) && word(after)) {
-                        out.push('\\');
-                    }
-                    out.push('_');
+        if b == b'`' {
+            // A code span, kept; an unpaired backtick is plain text (and
+            // there is no other after it).
+            if let Some(close) = memchr::memchr(b'`', &bytes[i + 1..]) {
+                out.push_str(&text[start..i]);
+                if close > 0 {
+                    out.push('`');
+                    push_one_line(&text[i + 1..i + 1 + close], out);
+                    out.push('`');
                 }
-                // `\`, `[`, `]`, `*`.
-                _ => {
+                i += close + 2;
+                start = i;
+            } else {
+                i += 1;
+            }
+            continue;
+        }
+        out.push_str(&text[start..i]);
+        start = i + 1;
+        match b {
+            b'<' => out.push_str("&lt;"),
+            b'&' => out.push_str("&amp;"),
+            b'\n' | b'\r' => out.push(' '),
+            // Intraword underscores (`app_key`) are literal in GFM. (Next
+            // to a code span, the character beside is a backtick, which is
+            // no more a word's than the span's edge.)
+            b'_' => {
+                let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+                let before = text[..i].chars().next_back();
+                let after = text[i + 1..].chars().next();
+                if !(word(before) && word(after)) {
                     out.push('\\');
-                    out.push(char::from(b));
                 }
+                out.push('_');
+            }
+            // `\`, `[`, `]`, `*`.
+            _ => {
+                out.push('\\');
+                out.push(char::from(b));
             }
         }
-        out.push_str(&part[start..]);
-    });
+        i += 1;
+    }
+    out.push_str(&text[start..]);
 }
 
 /// The bytes [`md_inline`] replaces outside code spans.
@@ -170,6 +229,13 @@ const MD_SPECIAL: [bool; 256] = {
         table[special[i] as usize] = true;
         i += 1;
     }
+    table
+};
+
+/// [`MD_SPECIAL`] and the backtick.
+const MD_INLINE_SPECIAL: [bool; 256] = {
+    let mut table = MD_SPECIAL;
+    table[b'`' as usize] = true;
     table
 };
 
@@ -288,6 +354,11 @@ mod tests {
         );
         assert_eq!(html("one ` tick"), "one ` tick");
         assert_eq!(html("``"), "");
+        assert_eq!(html("a `b` c ` d <e>"), "a <code>b</code> c ` d &lt;e&gt;");
+        assert_eq!(
+            html("`x``y` & `z`'"),
+            "<code>x</code><code>y</code> &amp; <code>z</code>&#x27;"
+        );
     }
 
     #[test]
@@ -308,6 +379,90 @@ mod tests {
             md("`a\nb` [x]\\_y_ z_ é_é a__b"),
             "`a b` \\[x\\]\\\\\\_y\\_ z\\_ é_é a\\_\\_b"
         );
+    }
+
+    #[test]
+    fn html_inline_splits_code_spans_as_code_spans_does() {
+        fn by_spans(text: &str) -> String {
+            let mut out = String::new();
+            code_spans(text, |code, part| {
+                if code {
+                    out.push_str("<code>");
+                    escape_html(part, &mut out);
+                    out.push_str("</code>");
+                } else {
+                    escape_html(part, &mut out);
+                }
+            });
+            out
+        }
+        // Every text of up to five of these characters, and longer ones
+        // made of them (across the eight-byte words).
+        let alphabet = ['a', '`', '<', '\'', 'é', ' '];
+        let mut texts = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = texts
+                .iter()
+                .filter(|t| t.chars().count() == texts.last().map_or(0, |l| l.chars().count()))
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(longer);
+        }
+        for text in &texts {
+            for long in [text.clone(), format!("{text}{}{text}", "x".repeat(9))] {
+                assert_eq!(html(&long), by_spans(&long), "{long:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn md_inline_splits_code_spans_as_code_spans_does() {
+        fn by_spans(text: &str) -> String {
+            let mut out = String::new();
+            code_spans(text, |code, part| {
+                if code {
+                    out.push('`');
+                    push_one_line(part, &mut out);
+                    out.push('`');
+                    return;
+                }
+                for (i, c) in part.char_indices() {
+                    match c {
+                        '<' => out.push_str("&lt;"),
+                        '&' => out.push_str("&amp;"),
+                        '\n' | '\r' => out.push(' '),
+                        '_' => {
+                            let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+                            let before = part[..i].chars().next_back();
+                            let after = part[i + 1..].chars().next();
+                            if !(word(before) && word(after)) {
+                                out.push('\\');
+                            }
+                            out.push('_');
+                        }
+                        '\\' | '[' | ']' | '*' => {
+                            out.push('\\');
+                            out.push(c);
+                        }
+                        c => out.push(c),
+                    }
+                }
+            });
+            out
+        }
+        let alphabet = ['a', '`', '_', '<', '\n', 'é', '*', ' '];
+        let mut texts = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..5 {
+            last = last
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(last.iter().cloned());
+        }
+        for text in &texts {
+            assert_eq!(md(text), by_spans(text), "{text:?}");
+        }
     }
 
     #[test]
@@ -336,5 +491,14 @@ mod tests {
         );
         assert_eq!(anchor(&["f", "@odata nextLink"]), "f-~40odata~20nextLink");
         assert_ne!(anchor(&["a-b"]), anchor(&["a", "b"]));
+        for c in (0..=0x7f_u8).map(char::from).chain(['é', '字']) {
+            let kept = c.is_ascii_alphanumeric() || c == '_' || c == '.';
+            let expected = if kept {
+                format!("x{c}")
+            } else {
+                format!("x~{:x}", c as u32)
+            };
+            assert_eq!(anchor(&[&format!("x{c}")]), expected);
+        }
     }
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::changelog::Release;
 use super::fields::{self, Place, Words, both, display_json};
-use super::text::anchor;
+use super::text::{anchor, same_tag};
 use crate::model::{
     self, Action, Auth, Body, ClientAuthMethod, Connector, Field, FieldType, OAuth2Grant,
     Pagination, Placement, Request, ResponseRule, StringToSign, Text, Trigger,
@@ -276,7 +276,7 @@ pub fn languages(connector: &Connector, out: &mut Vec<String>) {
     let mut add = |text: Option<&Text>| {
         if let Some(Text::Localized(map)) = text {
             for lang in map.keys() {
-                if !out.iter().any(|l| l == lang) {
+                if !out.iter().any(|l| same_tag(l, lang)) {
                     out.push(lang.clone());
                 }
             }
