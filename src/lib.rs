@@ -13,6 +13,7 @@
 //! ```
 
 pub mod allocator;
+mod bytes;
 pub mod cli;
 pub mod codegen;
 pub mod codes;

@@ -91,16 +91,7 @@ fn is_plain_text(raw: &str) -> bool {
 
 /// The bytes [`Scanner::flow_plain`] looks at: any other byte is part of
 /// the scalar, found with one table look-up.
-static FLOW_PLAIN_STOPS: [bool; 256] = {
-    let mut stops = [false; 256];
-    let mut i = 0;
-    let special = b"\n,[]{}:# ";
-    while i < special.len() {
-        stops[special[i] as usize] = true;
-        i += 1;
-    }
-    stops
-};
+static FLOW_PLAIN_STOPS: [bool; 256] = crate::bytes::byte_set(b"\n,[]{}:# ");
 
 fn is_flow_indicator(b: u8) -> bool {
     matches!(b, b',' | b'[' | b']' | b'{' | b'}')

@@ -86,15 +86,7 @@ fn first_special<const TICK: bool>(bytes: &[u8]) -> Option<usize> {
 }
 
 /// The bytes [`escape_html`] replaces.
-const HTML_SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'&' as usize] = true;
-    table[b'<' as usize] = true;
-    table[b'>' as usize] = true;
-    table[b'"' as usize] = true;
-    table[b'\'' as usize] = true;
-    table
-};
+const HTML_SPECIAL: [bool; 256] = crate::bytes::byte_set(b"&<>\"'");
 
 /// [`HTML_SPECIAL`] and the backtick.
 const INLINE_SPECIAL: [bool; 256] = {
@@ -221,16 +213,7 @@ pub fn md_inline(text: &str, out: &mut String) {
 }
 
 /// The bytes [`md_inline`] replaces outside code spans.
-const MD_SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    let special = b"<&\\[]*_\n\r";
-    while i < special.len() {
-        table[special[i] as usize] = true;
-        i += 1;
-    }
-    table
-};
+const MD_SPECIAL: [bool; 256] = crate::bytes::byte_set(b"<&\\[]*_\n\r");
 
 /// [`MD_SPECIAL`] and the backtick.
 const MD_INLINE_SPECIAL: [bool; 256] = {
@@ -381,6 +364,20 @@ mod tests {
         );
     }
 
+    /// Every text of at most `longest` characters of `alphabet`.
+    fn texts_over(alphabet: &[char], longest: usize) -> Vec<String> {
+        let mut texts = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..longest {
+            last = last
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(last.iter().cloned());
+        }
+        texts
+    }
+
     #[test]
     fn html_inline_splits_code_spans_as_code_spans_does() {
         fn by_spans(text: &str) -> String {
@@ -398,17 +395,7 @@ mod tests {
         }
         // Every text of up to five of these characters, and longer ones
         // made of them (across the eight-byte words).
-        let alphabet = ['a', '`', '<', '\'', 'é', ' '];
-        let mut texts = vec![String::new()];
-        for _ in 0..5 {
-            let longer: Vec<String> = texts
-                .iter()
-                .filter(|t| t.chars().count() == texts.last().map_or(0, |l| l.chars().count()))
-                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
-                .collect();
-            texts.extend(longer);
-        }
-        for text in &texts {
+        for text in &texts_over(&['a', '`', '<', '\'', 'é', ' '], 5) {
             for long in [text.clone(), format!("{text}{}{text}", "x".repeat(9))] {
                 assert_eq!(html(&long), by_spans(&long), "{long:?}");
             }
@@ -450,17 +437,7 @@ mod tests {
             });
             out
         }
-        let alphabet = ['a', '`', '_', '<', '\n', 'é', '*', ' '];
-        let mut texts = vec![String::new()];
-        let mut last = vec![String::new()];
-        for _ in 0..5 {
-            last = last
-                .iter()
-                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
-                .collect();
-            texts.extend(last.iter().cloned());
-        }
-        for text in &texts {
+        for text in &texts_over(&['a', '`', '_', '<', '\n', 'é', '*', ' '], 5) {
             assert_eq!(md(text), by_spans(text), "{text:?}");
         }
     }
